@@ -1,0 +1,17 @@
+// tsc compiles only TypeScript: the descriptor set and the per-environment config files are copied
+// beside the compiled code so that dist/ runs on its own.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ASSETS = [
+  'proto/gen/descriptor-set.binpb',
+  'config/development.json',
+  'config/test.json',
+  'config/production.json',
+];
+
+for (const asset of ASSETS) {
+  const target = path.join('dist', asset);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(asset, target);
+}
