@@ -17,7 +17,7 @@ function deepFreeze<T>(value: T): DeepReadonly<T> {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }
-  return value as DeepReadonly<T>;
+  return value;
 }
 
 /**
@@ -26,8 +26,10 @@ function deepFreeze<T>(value: T): DeepReadonly<T> {
  */
 export function loadConfig(overrides: ConfigOverrides = {}): DeepReadonly<Config> {
   const config = convict(CONFIG_SCHEMA, { env: process.env, args: [] });
-  const envFile = path.join(__dirname, `${config.get('env')}.json`);
   try {
+    // The environment is settled first: it chooses the file loaded under the other overrides.
+    if (overrides['env'] !== undefined) config.set('env', overrides['env'] as Config['env']);
+    const envFile = path.join(__dirname, `${config.get('env')}.json`);
     if (fs.existsSync(envFile)) config.loadFile(envFile);
     for (const [key, value] of Object.entries(overrides)) config.set(key, value);
     config.validate({ allowed: 'strict' });

@@ -39,6 +39,7 @@ export interface Config {
   log: { level: (typeof LOG_LEVELS)[number] };
   auth: { clientTokens: string[]; workerTokens: string[] };
   worker: { dataServiceAddress: string; token: string };
+  testing: { postgresAdminUrl: string };
 }
 
 /** Every setting of both services. Each key can be set by its environment variable. */
@@ -153,6 +154,15 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       format: String,
       default: '',
       env: 'WORKER_TOKEN',
+      sensitive: true,
+    },
+  },
+  testing: {
+    postgresAdminUrl: {
+      doc: 'PostgreSQL server the test suite creates its own throwaway databases on (never used by the services).',
+      format: assertDatabaseUrl,
+      default: 'postgres://postgres@127.0.0.1:5432/postgres',
+      env: 'TEST_POSTGRES_ADMIN_URL',
       sensitive: true,
     },
   },

@@ -1,7 +1,7 @@
 // tsc compiles only TypeScript: the descriptor set and the per-environment config files are copied
 // beside the compiled code so that dist/ runs on its own.
-const fs = require('node:fs');
-const path = require('node:path');
+import fs from 'node:fs';
+import path from 'node:path';
 
 const ASSETS = [
   'proto/gen/descriptor-set.binpb',
