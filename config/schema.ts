@@ -30,6 +30,33 @@ function assertAddress(value: unknown): void {
   }
 }
 
+/** A job type declared in config, upserted at start-up; absent settings keep their defaults. */
+export interface DeclaredJobTypeConfig {
+  name: string;
+  queue?: 'critical' | 'default' | 'low';
+  maxAttempts?: number;
+  backoff?: { kind?: 'fixed' | 'exponential'; baseMs?: number; capMs?: number; jitter?: number };
+  timeoutMs?: number;
+  retentionMs?: number;
+}
+
+const DECLARED_TYPE_KEYS = new Set(['name', 'queue', 'maxAttempts', 'backoff', 'timeoutMs', 'retentionMs']);
+
+convict.addFormat({
+  name: 'job-type-list',
+  validate(value: unknown): void {
+    if (!Array.isArray(value)) throw new Error('must be a JSON array of job types');
+    for (const entry of value as unknown[]) {
+      if (typeof entry !== 'object' || entry === null || typeof (entry as { name?: unknown }).name !== 'string') {
+        throw new Error('every job type needs a "name"');
+      }
+      const unknown = Object.keys(entry).filter((key) => !DECLARED_TYPE_KEYS.has(key));
+      if (unknown.length > 0) throw new Error(`unknown job type settings: ${unknown.join(', ')}`);
+    }
+  },
+  coerce: (value: string): unknown => JSON.parse(value),
+});
+
 export interface Config {
   env: 'development' | 'test' | 'production';
   dataDir: string;
@@ -38,7 +65,40 @@ export interface Config {
   redis: { url: string; keyPrefix: string };
   log: { level: (typeof LOG_LEVELS)[number] };
   auth: { clientTokens: string[]; workerTokens: string[] };
-  worker: { dataServiceAddress: string; token: string };
+  jobs: {
+    maxPayloadBytes: number;
+    maxResultBytes: number;
+    leaseGraceMs: number;
+    welcomeEmail: boolean;
+    types: DeclaredJobTypeConfig[];
+  };
+  dispatch: {
+    intervalMs: number;
+    batchSize: number;
+    redisTimeoutMs: number;
+    reconcileIntervalMs: number;
+    reconcileAfterMs: number;
+    leaseSweepIntervalMs: number;
+    retentionSweepIntervalMs: number;
+    retentionBatchSize: number;
+    watchPollIntervalMs: number;
+  };
+  worker: {
+    dataServiceAddress: string;
+    token: string;
+    id: string;
+    concurrency: number;
+    priorityMode: 'weighted' | 'strict';
+    weightCritical: number;
+    weightDefault: number;
+    weightLow: number;
+    shutdownGraceMs: number;
+    reportTimeoutMs: number;
+    stallIntervalMs: number;
+    healthPort: number;
+  };
+  email: { smtpUrl: string; from: string };
+  webhook: { timeoutMs: number };
   testing: { postgresAdminUrl: string };
 }
 
@@ -142,6 +202,98 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       sensitive: true,
     },
   },
+  jobs: {
+    maxPayloadBytes: {
+      doc: 'Largest job payload accepted by Enqueue, in bytes of JSON.',
+      format: 'nat',
+      default: 65536,
+      env: 'JOBS_MAX_PAYLOAD_BYTES',
+    },
+    maxResultBytes: {
+      doc: 'Largest job result accepted from a worker, in bytes of JSON.',
+      format: 'nat',
+      default: 65536,
+      env: 'JOBS_MAX_RESULT_BYTES',
+    },
+    leaseGraceMs: {
+      doc: "Added to a job type's timeout: how long a silent worker keeps its attempt before it is failed and retried.",
+      format: 'nat',
+      default: 10000,
+      env: 'JOBS_LEASE_GRACE_MS',
+    },
+    welcomeEmail: {
+      doc: 'CreateUser enqueues an email.send welcome job in the same transaction.',
+      format: Boolean,
+      default: true,
+      env: 'JOBS_WELCOME_EMAIL',
+    },
+    types: {
+      doc: 'Job types upserted at start-up, as a JSON array of {name, queue, maxAttempts, backoff: {kind, baseMs, capMs, jitter}, timeoutMs, retentionMs}.',
+      format: 'job-type-list',
+      default: [
+        { name: 'email.send', queue: 'default', maxAttempts: 5, timeoutMs: 30000 },
+        { name: 'webhook.deliver', queue: 'default', maxAttempts: 8, backoff: { baseMs: 2000 }, timeoutMs: 30000 },
+        { name: 'users.export', queue: 'low', maxAttempts: 3, timeoutMs: 600000 },
+      ],
+      env: 'JOB_TYPES',
+    },
+  },
+  dispatch: {
+    intervalMs: {
+      doc: 'How often the dispatcher looks for due jobs when no enqueue woke it.',
+      format: 'nat',
+      default: 200,
+      env: 'DISPATCH_INTERVAL_MS',
+    },
+    batchSize: {
+      doc: 'Most jobs dispatched, reconciled or swept in one round.',
+      format: 'nat',
+      default: 200,
+      env: 'DISPATCH_BATCH_SIZE',
+    },
+    redisTimeoutMs: {
+      doc: 'How long one dispatch waits for Redis before the round fails and the jobs wait for the next.',
+      format: 'nat',
+      default: 2000,
+      env: 'DISPATCH_REDIS_TIMEOUT_MS',
+    },
+    reconcileIntervalMs: {
+      doc: 'How often queued jobs are checked against Redis and re-published if Redis lost them.',
+      format: 'nat',
+      default: 5000,
+      env: 'DISPATCH_RECONCILE_INTERVAL_MS',
+    },
+    reconcileAfterMs: {
+      doc: 'A queued job is checked against Redis only once it has been queued (or last checked) this long.',
+      format: 'nat',
+      default: 10000,
+      env: 'DISPATCH_RECONCILE_AFTER_MS',
+    },
+    leaseSweepIntervalMs: {
+      doc: 'How often running attempts whose lease lapsed are failed.',
+      format: 'nat',
+      default: 1000,
+      env: 'DISPATCH_LEASE_SWEEP_INTERVAL_MS',
+    },
+    retentionSweepIntervalMs: {
+      doc: 'How often finished jobs past their retention are deleted.',
+      format: 'nat',
+      default: 60000,
+      env: 'DISPATCH_RETENTION_SWEEP_INTERVAL_MS',
+    },
+    retentionBatchSize: {
+      doc: 'Most jobs the retention sweeper deletes in one statement.',
+      format: 'nat',
+      default: 100,
+      env: 'DISPATCH_RETENTION_BATCH_SIZE',
+    },
+    watchPollIntervalMs: {
+      doc: "How often WatchJob reads a job's new events when no local change woke it (changes made by other replicas).",
+      format: 'nat',
+      default: 500,
+      env: 'WATCH_POLL_INTERVAL_MS',
+    },
+  },
   worker: {
     dataServiceAddress: {
       doc: 'Address of the data service the worker reports to: host:port or dns:///host:port.',
@@ -155,6 +307,89 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       default: '',
       env: 'WORKER_TOKEN',
       sensitive: true,
+    },
+    id: {
+      doc: 'The worker id recorded in job events; host name and process id when empty.',
+      format: String,
+      default: '',
+      env: 'WORKER_ID',
+    },
+    concurrency: {
+      doc: 'Most jobs one worker process runs at once, shared between the three queues.',
+      format: 'nat',
+      default: 10,
+      env: 'WORKER_CONCURRENCY',
+    },
+    priorityMode: {
+      doc: 'weighted: free slots go to the queues in proportion to their weights; strict: always the highest queue first.',
+      format: ['weighted', 'strict'],
+      default: 'weighted',
+      env: 'WORKER_PRIORITY_MODE',
+    },
+    weightCritical: {
+      doc: 'Weight of the critical queue in weighted mode.',
+      format: 'nat',
+      default: 6,
+      env: 'WORKER_WEIGHT_CRITICAL',
+    },
+    weightDefault: {
+      doc: 'Weight of the default queue in weighted mode.',
+      format: 'nat',
+      default: 3,
+      env: 'WORKER_WEIGHT_DEFAULT',
+    },
+    weightLow: {
+      doc: 'Weight of the low queue in weighted mode.',
+      format: 'nat',
+      default: 1,
+      env: 'WORKER_WEIGHT_LOW',
+    },
+    shutdownGraceMs: {
+      doc: 'On SIGTERM, how long running jobs may finish before they are aborted and released to other workers.',
+      format: 'nat',
+      default: 10000,
+      env: 'WORKER_SHUTDOWN_GRACE_MS',
+    },
+    reportTimeoutMs: {
+      doc: 'Deadline of each call to the data service; failed reports are retried with backoff.',
+      format: 'nat',
+      default: 5000,
+      env: 'WORKER_REPORT_TIMEOUT_MS',
+    },
+    stallIntervalMs: {
+      doc: 'How often bee-queue checks for jobs whose worker died, to hand them out again.',
+      format: 'nat',
+      default: 5000,
+      env: 'WORKER_STALL_INTERVAL_MS',
+    },
+    healthPort: {
+      doc: 'Port of the worker health endpoint (GET /healthz) on 127.0.0.1; 0 picks a free one.',
+      format: 'port',
+      default: 8081,
+      env: 'WORKER_HEALTH_PORT',
+    },
+  },
+  email: {
+    smtpUrl: {
+      doc: 'SMTP server for email.send (smtp://user:password@host:587); empty writes each message as an .eml file under <dataDir>/mail.',
+      format: String,
+      default: '',
+      env: 'SMTP_URL',
+      sensitive: true,
+    },
+    from: {
+      doc: 'Sender of the e-mails Tandem sends.',
+      format: String,
+      default: 'Tandem <no-reply@tandem.invalid>',
+      env: 'EMAIL_FROM',
+    },
+  },
+  webhook: {
+    timeoutMs: {
+      doc: 'How long webhook.deliver waits for an answer before the attempt fails and is retried.',
+      format: 'nat',
+      default: 10000,
+      env: 'WEBHOOK_TIMEOUT_MS',
     },
   },
   testing: {

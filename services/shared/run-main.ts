@@ -19,27 +19,29 @@ export function runMain(name: string, start: (config: FrozenConfig, log: Logger)
   }
   const log = createLogger(name, config.log.level);
 
-  start(config, log).then(
-    (service) => {
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals): void => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping');
-        service.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            log.error({ err: error }, 'failed to stop cleanly');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    },
-    (error: unknown) => {
-      log.fatal({ err: error }, 'failed to start');
-      process.exit(1);
-    },
-  );
+  const started = start(config, log);
+  started.catch((error: unknown) => {
+    log.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  });
+
+  // Listen before the service announces it is ready: a signal that arrives in between must still stop it
+  // cleanly (once it has started) instead of killing it.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    started
+      .then((service) => service.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'failed to stop cleanly');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

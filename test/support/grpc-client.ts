@@ -2,42 +2,20 @@ import {
   credentials,
   Metadata,
   status as Code,
-  type CallOptions,
   type Client,
-  type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
 import { BadRequest, ErrorInfo } from '../../proto/gen/google/rpc/error_details';
 import { Status } from '../../proto/gen/google/rpc/status';
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
-
-type AsPromise<F> =
-  F extends UnaryMethod<infer Req, infer Res> ? (request: Req, metadata?: Metadata) => Promise<Res> : never;
-
-/** Every unary method of a generated client, as `(request, metadata?) => Promise<response>`. */
-export type PromiseClient<C> = { [K in keyof C as AsPromise<C[K]> extends never ? never : K]: AsPromise<C[K]> };
+import { promiseClient as makePromiseClient, type PromiseClient } from '../../services/shared/grpc-promise-client';
 
 const CALL_DEADLINE_MS = 15_000;
 
+export type { PromiseClient } from '../../services/shared/grpc-promise-client';
+
+/** A promise client with a test-sized deadline on every call. */
 export function promiseClient<C extends Client>(client: C): PromiseClient<C> {
-  return new Proxy({} as PromiseClient<C>, {
-    get(_target, name: string) {
-      const method = (client as unknown as Record<string, UnaryMethod<unknown, unknown>>)[name];
-      if (typeof method !== 'function') return undefined;
-      return (request: unknown, metadata = new Metadata()) =>
-        new Promise((resolve, reject) => {
-          method.call(client, request, metadata, { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) =>
-            error ? reject(error) : resolve(response),
-          );
-        });
-    },
-  });
+  return makePromiseClient(client, { deadlineMs: CALL_DEADLINE_MS });
 }
 
 export function connect<C extends Client>(

@@ -1,0 +1,104 @@
+import type { Logger } from '../../../shared/logger';
+import type { Dispatch } from '../domain/dispatch';
+import type { JobSignals } from '../domain/job-signals';
+import type { WorkerReports } from '../domain/worker-reports';
+import { startPeriodicTask } from './periodic-task';
+
+export interface DispatcherSettings {
+  readonly intervalMs: number;
+  readonly batchSize: number;
+  readonly reconcileIntervalMs: number;
+  readonly reconcileAfterMs: number;
+  readonly leaseSweepIntervalMs: number;
+  readonly retentionSweepIntervalMs: number;
+  readonly retentionBatchSize: number;
+}
+
+export interface Dispatcher {
+  stop(): Promise<void>;
+}
+
+/**
+ * The data service's background entry points: dispatch due jobs (at once after an enqueue, and on a
+ * timer), re-publish what Redis lost, fail attempts whose lease lapsed, and delete expired jobs.
+ * `onDispatchResult` tells the health service whether dispatch to Redis works.
+ */
+export function startDispatcher(options: {
+  readonly dispatch: Dispatch;
+  readonly reports: WorkerReports;
+  readonly signals: JobSignals;
+  readonly settings: DispatcherSettings;
+  readonly log: Logger;
+  readonly onDispatchResult: (ok: boolean) => void;
+  readonly probeRedis: () => Promise<void>;
+}): Dispatcher {
+  const { dispatch, reports, signals, settings, log, onDispatchResult } = options;
+  const report = <T>(work: Promise<T>): Promise<T> =>
+    work.then(
+      (value) => {
+        onDispatchResult(true);
+        return value;
+      },
+      (error: unknown) => {
+        onDispatchResult(false);
+        throw error;
+      },
+    );
+
+  const tasks = [
+    startPeriodicTask(
+      'dispatch',
+      settings.intervalMs,
+      async () => (await report(dispatch.dispatchDue(settings.batchSize))) === settings.batchSize,
+      log,
+    ),
+    startPeriodicTask(
+      'redis-probe',
+      settings.intervalMs * 5,
+      async () => {
+        await report(options.probeRedis());
+        return false;
+      },
+      log,
+    ),
+    startPeriodicTask(
+      'reconcile',
+      settings.reconcileIntervalMs,
+      async () => {
+        const republished = await report(dispatch.reconcile(settings.reconcileAfterMs, settings.batchSize));
+        if (republished > 0) log.warn({ republished }, 're-published queued jobs that Redis had lost');
+        return false;
+      },
+      log,
+    ),
+    startPeriodicTask(
+      'lease-sweep',
+      settings.leaseSweepIntervalMs,
+      async () => {
+        const expired = await reports.expireLeases(settings.batchSize);
+        if (expired > 0) log.warn({ expired }, 'failed attempts whose worker stopped reporting');
+        return expired === settings.batchSize;
+      },
+      log,
+    ),
+    startPeriodicTask(
+      'retention-sweep',
+      settings.retentionSweepIntervalMs,
+      async () => {
+        const deleted = await dispatch.sweepRetention(settings.retentionBatchSize);
+        if (deleted > 0) log.info({ deleted }, 'deleted finished jobs past their retention');
+        return false;
+      },
+      log,
+    ),
+  ];
+  const [dispatchTask] = tasks;
+  const unsubscribe = signals.onJobsDue(() => dispatchTask?.wake());
+
+  return {
+    stop: async () => {
+      unsubscribe();
+      await Promise.all(tasks.map((task) => task.stop()));
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { Metadata, status as Code, type StatusObject } from '@grpc/grpc-js';
+import { Any } from '../../../../proto/gen/google/protobuf/any';
+import { BadRequest, ErrorInfo } from '../../../../proto/gen/google/rpc/error_details';
+import { Status } from '../../../../proto/gen/google/rpc/status';
+import {
+  AbortedError,
+  AlreadyExistsError,
+  DomainError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnavailableError,
+} from '../domain/errors';
+
+const ERROR_DOMAIN = 'tandem.v1';
+
+const CODE_OF: ReadonlyArray<readonly [abstract new (...args: never[]) => DomainError, Code]> = [
+  [InvalidArgumentError, Code.INVALID_ARGUMENT],
+  [NotFoundError, Code.NOT_FOUND],
+  [AlreadyExistsError, Code.ALREADY_EXISTS],
+  [FailedPreconditionError, Code.FAILED_PRECONDITION],
+  [AbortedError, Code.ABORTED],
+  [UnauthenticatedError, Code.UNAUTHENTICATED],
+  [PermissionDeniedError, Code.PERMISSION_DENIED],
+  [UnavailableError, Code.UNAVAILABLE],
+];
+
+/** Errors of the database driver that mean "try again later", not "bug". */
+const UNAVAILABLE_ERROR_NAMES = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeHostNotFoundError',
+  'SequelizeHostNotReachableError',
+  'SequelizeTimeoutError',
+]);
+
+export interface MappedError {
+  readonly status: Partial<StatusObject> & { code: Code; details: string };
+  /** True when the error is a bug: the caller logs it with its stack. */
+  readonly unexpected: boolean;
+}
+
+function pack(typeName: string, value: Uint8Array): Any {
+  return Any.fromPartial({ typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) });
+}
+
+function richStatus(
+  code: Code,
+  message: string,
+  reason: string,
+  metadata: Record<string, string>,
+  badRequest?: BadRequest,
+): MappedError['status'] {
+  const details = [
+    pack(
+      'google.rpc.ErrorInfo',
+      ErrorInfo.encode(ErrorInfo.fromPartial({ reason, domain: ERROR_DOMAIN, metadata })).finish(),
+    ),
+  ];
+  if (badRequest) details.push(pack('google.rpc.BadRequest', BadRequest.encode(badRequest).finish()));
+  const trailer = new Metadata();
+  trailer.set(
+    'grpc-status-details-bin',
+    Buffer.from(Status.encode(Status.fromPartial({ code, message, details })).finish()),
+  );
+  return { code, details: message, metadata: trailer };
+}
+
+/**
+ * Turns any thrown value into a gRPC status with google.rpc details (AIP-193): an ErrorInfo always,
+ * a BadRequest listing every field violation for INVALID_ARGUMENT. Unknown errors become INTERNAL
+ * with a message that leaks nothing.
+ */
+export function toGrpcStatus(error: unknown, requestId: string): MappedError {
+  if (error instanceof DomainError) {
+    const code = CODE_OF.find(([type]) => error instanceof type)?.[1] ?? Code.INTERNAL;
+    const badRequest =
+      error instanceof InvalidArgumentError
+        ? BadRequest.fromPartial({
+            fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+          })
+        : undefined;
+    return {
+      status: richStatus(code, error.message, error.reason, { ...error.metadata }, badRequest),
+      unexpected: false,
+    };
+  }
+  if (error instanceof Error && UNAVAILABLE_ERROR_NAMES.has(error.name)) {
+    return {
+      status: richStatus(
+        Code.UNAVAILABLE,
+        'the database is unavailable; retry with backoff',
+        'DATABASE_UNAVAILABLE',
+        {},
+      ),
+      unexpected: false,
+    };
+  }
+  return {
+    status: richStatus(Code.INTERNAL, `internal error (request id ${requestId})`, 'INTERNAL', { requestId }),
+    unexpected: true,
+  };
+}

@@ -1,0 +1,173 @@
+import { status as Code } from '@grpc/grpc-js';
+import type { Job } from '../../../proto/gen/tandem/v1/job';
+import type { DispatchMessage } from '../../shared/bee-queue-settings';
+import type { Logger } from '../../shared/logger';
+import { codeOf, REPORT_RETRY_CODES, withRetry } from '../../shared/retry-policy';
+import type { DataServiceClient } from './data-service-client';
+import { NonRetryableError, type JobHandler } from './job-handler';
+
+export interface JobRunnerOptions {
+  readonly data: DataServiceClient;
+  readonly handlers: ReadonlyMap<string, JobHandler>;
+  readonly workerId: string;
+  readonly log: Logger;
+  /** Aborted when the worker starts shutting down: running handlers get the grace period. */
+  readonly stopping: AbortSignal;
+  /** Aborted when the grace period is over: running handlers are aborted and their attempts released. */
+  readonly released: AbortSignal;
+}
+
+/** Codes that mean "this attempt is not yours to run": skip the delivery. */
+const SKIP_CODES: ReadonlySet<Code> = new Set([Code.ABORTED, Code.FAILED_PRECONDITION, Code.NOT_FOUND]);
+
+type AbortReason = 'timeout' | 'cancelled' | 'released' | 'lease-lost';
+
+function durationMs(duration: { seconds: string; nanos: number } | undefined): number {
+  return duration ? Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6) : 0;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Runs one delivery of one attempt: claim it (StartAttempt), run the handler with a timeout, heartbeats
+ * and an AbortSignal, then record the outcome. Reports are retried while the data service is away;
+ * every report names the attempt, so a retried or late one changes nothing.
+ */
+export function createJobRunner(options: JobRunnerOptions) {
+  const { data, handlers, workerId, log } = options;
+
+  function report<T>(call: () => Promise<T>): Promise<T> {
+    return withRetry(call, {
+      codes: REPORT_RETRY_CODES,
+      firstDelayMs: 100,
+      maxDelayMs: 5000,
+      signal: options.released,
+      onRetry: (error, delayMs) => {
+        log.warn({ err: error, delayMs }, 'the data service did not take a report; retrying');
+      },
+    });
+  }
+
+  async function start(message: DispatchMessage) {
+    try {
+      return await report(() => data.worker.startAttempt({ ...message, workerId }));
+    } catch (error) {
+      const code = codeOf(error);
+      if (code !== undefined && SKIP_CODES.has(code)) {
+        log.debug({ ...message, code: Code[code] }, 'skipping a delivery whose attempt is not ours to run');
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async function execute(job: Job, handler: JobHandler, attempt: number, timeoutMs: number, heartbeatMs: number) {
+    const controller = new AbortController();
+    let reason: AbortReason | undefined;
+    const abort = (why: AbortReason): void => {
+      if (reason !== undefined) return;
+      reason = why;
+      controller.abort(new Error(`job ${why}`));
+    };
+    const timer = setTimeout(() => {
+      abort('timeout');
+    }, timeoutMs);
+    const onRelease = (): void => {
+      abort('released');
+    };
+    options.released.addEventListener('abort', onRelease);
+    let progress = { percent: 0, message: '' };
+    const sendProgress = async (): Promise<void> => {
+      try {
+        const answer = await data.worker.reportProgress({
+          jobId: job.id,
+          attempt,
+          workerId,
+          progress: progress.percent,
+          message: progress.message,
+        });
+        if (answer.cancelRequested) abort('cancelled');
+      } catch (error) {
+        if (codeOf(error) === Code.ABORTED) abort('lease-lost');
+        else log.warn({ err: error, jobId: job.id }, 'heartbeat failed; the lease may lapse');
+      }
+    };
+    const heartbeat = setInterval(() => void sendProgress(), heartbeatMs);
+    const aborted = new Promise<never>((_resolve, reject) => {
+      controller.signal.addEventListener('abort', () => {
+        reject(controller.signal.reason as Error);
+      });
+    });
+    try {
+      const payload: unknown = handler.payload.parse(job.payload ?? {});
+      const result = await Promise.race([
+        handler.run({
+          payload,
+          jobId: job.id,
+          attempt,
+          signal: controller.signal,
+          progress: async (percent, message = '') => {
+            progress = { percent: Math.max(0, Math.min(100, Math.round(percent))), message: message.slice(0, 500) };
+            await sendProgress();
+          },
+          log: log.child({ jobId: job.id, attempt, type: job.type }),
+          data,
+        }),
+        aborted,
+      ]);
+      return { ok: true as const, result };
+    } catch (error) {
+      return { ok: false as const, error, reason };
+    } finally {
+      clearTimeout(timer);
+      clearInterval(heartbeat);
+      options.released.removeEventListener('abort', onRelease);
+    }
+  }
+
+  /** Handles one bee-queue delivery; resolves once its outcome is recorded (or it was skipped). */
+  return async function runDelivery(message: DispatchMessage): Promise<void> {
+    const started = await start(message);
+    const job = started?.job;
+    if (!started || !job) return;
+    const { attempt } = message;
+    const handler = handlers.get(job.type);
+    const outcome = handler
+      ? await execute(job, handler, attempt, durationMs(started.timeout), durationMs(started.heartbeatInterval))
+      : { ok: false as const, error: new Error(`no handler for job type ${job.type} on worker ${workerId}`), reason: undefined };
+    if (outcome.reason === 'lease-lost') {
+      log.warn({ jobId: job.id, attempt }, 'the attempt was taken away (lease lapsed or job moved on); not reporting');
+      return;
+    }
+    try {
+      if (outcome.ok) {
+        await report(() => data.worker.completeAttempt({ jobId: job.id, attempt, workerId, result: outcome.result }));
+        log.info({ jobId: job.id, attempt, type: job.type }, 'job attempt succeeded');
+        return;
+      }
+      const retryable = !(outcome.error instanceof NonRetryableError || outcome.error?.constructor?.name === 'ZodError');
+      const error = outcome.reason === 'timeout' ? `timed out after ${durationMs(started.timeout)} ms` : messageOf(outcome.error);
+      await report(() =>
+        data.worker.failAttempt({
+          jobId: job.id,
+          attempt,
+          workerId,
+          error,
+          retryable,
+          released: outcome.reason === 'released',
+        }),
+      );
+      log.info({ jobId: job.id, attempt, type: job.type, error, retryable, reason: outcome.reason }, 'job attempt failed');
+    } catch (error) {
+      if (codeOf(error) === Code.ABORTED) {
+        log.warn({ jobId: job.id, attempt }, 'the data service refused a stale report; the job moved on');
+        return;
+      }
+      throw error;
+    }
+  };
+}
+
+export type RunDelivery = ReturnType<typeof createJobRunner>;

@@ -1,0 +1,80 @@
+import type { QUEUE_NAMES } from '../../shared/bee-queue-settings';
+
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** Highest priority first: the order strict mode serves queues in. */
+const PRIORITY_ORDER: readonly QueueName[] = ['critical', 'default', 'low'];
+
+export interface SlotSchedulerOptions {
+  readonly concurrency: number;
+  readonly mode: 'weighted' | 'strict';
+  readonly weights: Readonly<Record<QueueName, number>>;
+}
+
+export type ReleaseSlot = () => void;
+
+/**
+ * Shares a worker's concurrency between its queues. Jobs fetched from every queue wait here for a
+ * slot; each freed slot goes to the highest queue with a waiting job (strict) or, by smooth weighted
+ * round robin, to the waiting queues in proportion to their weights (weighted).
+ */
+export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedulerOptions) {
+  let free = concurrency;
+  const waiting = new Map<QueueName, Array<(release: ReleaseSlot) => void>>(PRIORITY_ORDER.map((name) => [name, []]));
+  const credit = new Map<QueueName, number>(PRIORITY_ORDER.map((name) => [name, 0]));
+
+  function pick(): QueueName | undefined {
+    const candidates = PRIORITY_ORDER.filter((name) => (waiting.get(name)?.length ?? 0) > 0);
+    if (mode === 'strict' || candidates.length <= 1) return candidates[0];
+    let total = 0;
+    let best: QueueName | undefined;
+    for (const name of candidates) {
+      const weight = Math.max(weights[name], 1);
+      total += weight;
+      credit.set(name, (credit.get(name) ?? 0) + weight);
+      if (best === undefined || (credit.get(name) ?? 0) > (credit.get(best) ?? 0)) best = name;
+    }
+    if (best !== undefined) credit.set(best, (credit.get(best) ?? 0) - total);
+    return best;
+  }
+
+  function release(): void {
+    free += 1;
+    grant();
+  }
+
+  function grant(): void {
+    while (free > 0) {
+      const name = pick();
+      const next = name === undefined ? undefined : waiting.get(name)?.shift();
+      if (!next) return;
+      free -= 1;
+      next(once(release));
+    }
+  }
+
+  return {
+    /** Resolves with a release function once the job may start. */
+    acquire(queue: QueueName): Promise<ReleaseSlot> {
+      return new Promise((resolve) => {
+        waiting.get(queue)?.push(resolve);
+        grant();
+      });
+    },
+    /** Jobs waiting for a slot, per queue. */
+    waitingCount(queue: QueueName): number {
+      return waiting.get(queue)?.length ?? 0;
+    },
+  };
+}
+
+function once(release: () => void): ReleaseSlot {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    release();
+  };
+}
+
+export type SlotScheduler = ReturnType<typeof createSlotScheduler>;
