@@ -18,9 +18,14 @@ export const REPORT_RETRY_CODES: ReadonlySet<Code> = new Set([
   Code.RESOURCE_EXHAUSTED,
 ]);
 
+function isCode(value: number): value is Code {
+  return value in Code;
+}
+
+/** The gRPC status code of a failed call, if the error is one. */
 export function codeOf(error: unknown): Code | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  return typeof code === 'number' && isCode(code) ? code : undefined;
 }
 
 export interface RetryOptions {

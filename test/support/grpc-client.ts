@@ -1,10 +1,4 @@
-import {
-  credentials,
-  Metadata,
-  status as Code,
-  type Client,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import { credentials, Metadata, status as Code, type Client, type ServiceError } from '@grpc/grpc-js';
 import { BadRequest, ErrorInfo } from '../../proto/gen/google/rpc/error_details';
 import { Status } from '../../proto/gen/google/rpc/status';
 import { promiseClient as makePromiseClient, type PromiseClient } from '../../services/shared/grpc-promise-client';

@@ -11,7 +11,7 @@ export interface JobContext<Payload> {
   /** Aborted on timeout, on cancellation and on shutdown: stop promptly when it fires. */
   readonly signal: AbortSignal;
   /** Reports progress (0 to 100) and a message; also tells the data service the worker is alive. */
-  progress(percent: number, message?: string): Promise<void>;
+  readonly progress: (percent: number, message?: string) => Promise<void>;
   readonly log: Logger;
   /** A typed client of the data service, for handlers that need data. */
   readonly data: DataServiceClient;

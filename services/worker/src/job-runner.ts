@@ -136,7 +136,11 @@ export function createJobRunner(options: JobRunnerOptions) {
     const handler = handlers.get(job.type);
     const outcome = handler
       ? await execute(job, handler, attempt, durationMs(started.timeout), durationMs(started.heartbeatInterval))
-      : { ok: false as const, error: new Error(`no handler for job type ${job.type} on worker ${workerId}`), reason: undefined };
+      : {
+          ok: false as const,
+          error: new Error(`no handler for job type ${job.type} on worker ${workerId}`),
+          reason: undefined,
+        };
     if (outcome.reason === 'lease-lost') {
       log.warn({ jobId: job.id, attempt }, 'the attempt was taken away (lease lapsed or job moved on); not reporting');
       return;
@@ -147,8 +151,11 @@ export function createJobRunner(options: JobRunnerOptions) {
         log.info({ jobId: job.id, attempt, type: job.type }, 'job attempt succeeded');
         return;
       }
-      const retryable = !(outcome.error instanceof NonRetryableError || outcome.error?.constructor?.name === 'ZodError');
-      const error = outcome.reason === 'timeout' ? `timed out after ${durationMs(started.timeout)} ms` : messageOf(outcome.error);
+      const retryable = !(
+        outcome.error instanceof NonRetryableError || outcome.error?.constructor?.name === 'ZodError'
+      );
+      const error =
+        outcome.reason === 'timeout' ? `timed out after ${durationMs(started.timeout)} ms` : messageOf(outcome.error);
       await report(() =>
         data.worker.failAttempt({
           jobId: job.id,
@@ -159,7 +166,10 @@ export function createJobRunner(options: JobRunnerOptions) {
           released: outcome.reason === 'released',
         }),
       );
-      log.info({ jobId: job.id, attempt, type: job.type, error, retryable, reason: outcome.reason }, 'job attempt failed');
+      log.info(
+        { jobId: job.id, attempt, type: job.type, error, retryable, reason: outcome.reason },
+        'job attempt failed',
+      );
     } catch (error) {
       if (codeOf(error) === Code.ABORTED) {
         log.warn({ jobId: job.id, attempt }, 'the data service refused a stale report; the job moved on');

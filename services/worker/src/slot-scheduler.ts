@@ -20,7 +20,10 @@ export type ReleaseSlot = () => void;
  */
 export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedulerOptions) {
   let free = concurrency;
-  const waiting = new Map<QueueName, Array<(release: ReleaseSlot) => void>>(PRIORITY_ORDER.map((name) => [name, []]));
+  const waiting = new Map<QueueName, Array<(release: ReleaseSlot | undefined) => void>>(
+    PRIORITY_ORDER.map((name) => [name, []]),
+  );
+  let closed = false;
   const credit = new Map<QueueName, number>(PRIORITY_ORDER.map((name) => [name, 0]));
 
   function pick(): QueueName | undefined {
@@ -54,12 +57,18 @@ export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedule
   }
 
   return {
-    /** Resolves with a release function once the job may start. */
-    acquire(queue: QueueName): Promise<ReleaseSlot> {
+    /** Resolves with a release function once the job may start; with undefined once closed. */
+    acquire(queue: QueueName): Promise<ReleaseSlot | undefined> {
+      if (closed) return Promise.resolve(undefined);
       return new Promise((resolve) => {
         waiting.get(queue)?.push(resolve);
         grant();
       });
+    },
+    /** Hands out no more slots: every waiting job and every later one is turned away. */
+    close(): void {
+      closed = true;
+      for (const queue of waiting.values()) for (const resolve of queue.splice(0)) resolve(undefined);
     },
     /** Jobs waiting for a slot, per queue. */
     waitingCount(queue: QueueName): number {

@@ -93,7 +93,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
   async function sweepRetention(batch: number): Promise<number> {
     let deleted = 0;
     for (const type of await store.jobTypes.listAll()) {
-      const cutoff = new Date(Date.now() - Number(type.retentionMs));
+      const cutoff = new Date(Date.now() - type.retentionMs);
       for (let removed = batch; removed === batch;) {
         removed = await store.jobs.deleteFinished(type.name, cutoff, batch);
         deleted += removed;

@@ -152,7 +152,7 @@ function checkEnqueue(
     'must be CRITICAL, DEFAULT or LOW',
   );
   violations.check(
-    input.idempotencyKey.length <= MAX_IDEMPOTENCY_KEY && !/[\u0000-\u001f]/.test(input.idempotencyKey),
+    input.idempotencyKey.length <= MAX_IDEMPOTENCY_KEY && !/\p{Cc}/u.test(input.idempotencyKey),
     `${prefix}idempotency_key`,
     `must be at most ${MAX_IDEMPOTENCY_KEY} printable characters`,
   );

@@ -60,8 +60,11 @@ function kindOf(kind: BackoffKind): BackoffPolicy['kind'] | undefined {
 function changesOf(message: JobTypeMessage, only?: ReadonlySet<string>): JobTypeChanges {
   const wants = (path: string): boolean =>
     only === undefined || only.has(path) || (path.startsWith('backoff.') && only.has('backoff'));
+  const kind = wants('backoff.kind')
+    ? kindOf(message.backoff?.kind ?? BackoffKind.BACKOFF_KIND_UNSPECIFIED)
+    : undefined;
   const backoff: Partial<BackoffPolicy> = {
-    ...(wants('backoff.kind') ? { kind: kindOf(message.backoff?.kind ?? BackoffKind.BACKOFF_KIND_UNSPECIFIED) } : {}),
+    ...(kind === undefined ? {} : { kind }),
     ...(wants('backoff.base') && message.backoff?.base
       ? { baseMs: toMs(message.backoff.base, 'job_type.backoff.base') }
       : {}),
@@ -75,7 +78,7 @@ function changesOf(message: JobTypeMessage, only?: ReadonlySet<string>): JobType
     ...(wants('max_attempts') && (only !== undefined || message.maxAttempts !== 0)
       ? { maxAttempts: message.maxAttempts }
       : {}),
-    ...(Object.values(backoff).some((value) => value !== undefined) ? { backoff } : {}),
+    ...(Object.keys(backoff).length > 0 ? { backoff } : {}),
     ...(wants('timeout') && message.timeout ? { timeoutMs: toMs(message.timeout, 'job_type.timeout') } : {}),
     ...(wants('retention') && message.retention ? { retentionMs: toMs(message.retention, 'job_type.retention') } : {}),
     ...(wants('paused') && (only !== undefined || message.paused) ? { paused: message.paused } : {}),
