@@ -24,6 +24,8 @@ function read(pageSize: number, pageToken: string, query: unknown = QUERY) {
   return { ...position, violated: violatedFields(violations) };
 }
 
+const byId = (row: { id: string }): string => row.id;
+
 function rows(count: number): Array<{ id: string }> {
   return Array.from({ length: count }, () => ({ id: newId() }));
 }
@@ -31,7 +33,7 @@ function rows(count: number): Array<{ id: string }> {
 describe('page tokens', () => {
   it('when more rows than the limit were fetched, then the token resumes after the last row served', () => {
     const fetched = rows(3);
-    const page = toPage(fetched, 2, QUERY);
+    const page = toPage(fetched, 2, QUERY, byId);
 
     assert.deepEqual(page.items, fetched.slice(0, 2));
     assert.notEqual(page.nextPageToken, '');
@@ -39,8 +41,8 @@ describe('page tokens', () => {
   });
 
   it('when no extra row was fetched, then the page is the last one and its token is empty', () => {
-    assert.equal(toPage(rows(2), 2, QUERY).nextPageToken, '');
-    assert.equal(toPage([], 2, QUERY).nextPageToken, '');
+    assert.equal(toPage(rows(2), 2, QUERY, byId).nextPageToken, '');
+    assert.equal(toPage([], 2, QUERY, byId).nextPageToken, '');
   });
 
   it('when the token is empty, then the list starts at the beginning', () => {
@@ -48,7 +50,7 @@ describe('page tokens', () => {
   });
 
   it('when a character of the token is altered, then page_token is refused', () => {
-    const token = toPage(rows(3), 2, QUERY).nextPageToken;
+    const token = toPage(rows(3), 2, QUERY, byId).nextPageToken;
     const index = token.length >> 2;
     const tampered = `${token.slice(0, index)}${token[index] === 'A' ? 'B' : 'A'}${token.slice(index + 1)}`;
 
@@ -56,7 +58,7 @@ describe('page tokens', () => {
   });
 
   it('when the token was issued for other filters, then page_token is refused', () => {
-    const token = toPage(rows(3), 2, QUERY).nextPageToken;
+    const token = toPage(rows(3), 2, QUERY, byId).nextPageToken;
 
     assert.deepEqual(read(2, token, { ...QUERY, status: 'disabled' }).violated, ['page_token']);
   });

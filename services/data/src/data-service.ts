@@ -9,6 +9,7 @@ import { createJobTypes } from './domain/job-types';
 import { createJobs } from './domain/jobs';
 import { createOrders } from './domain/orders';
 import { createUsers } from './domain/users';
+import { createWelcomeMailer } from './domain/welcome-mail';
 import { createWorkerReports } from './domain/worker-reports';
 import { createAuthorizer } from './rpc/auth';
 import { addHealth } from './rpc/health';
@@ -80,7 +81,7 @@ export async function startDataService(config: FrozenConfig, log: Logger): Promi
     await jobTypes.upsertDeclared(config.jobs.types);
     const adapt = createServiceAdapter(log, createAuthorizer(config.auth), shutdown.signal);
     const services = [
-      createUserRpc(adapt, createUsers(store)),
+      createUserRpc(adapt, createUsers(store, config.jobs.welcomeEmail ? createWelcomeMailer(jobs) : undefined)),
       createOrderRpc(adapt, createOrders(store)),
       createJobRpc(adapt, jobs, signals, config.dispatch.watchPollIntervalMs),
       createJobTypeRpc(adapt, jobTypes),

@@ -1,4 +1,4 @@
-import type { Store } from '../store';
+import type { JobRecord, Store, Tx } from '../store';
 import type { JobSignals } from './job-signals';
 import type { QueueName } from './job-types';
 
@@ -29,38 +29,59 @@ export function dispatchKey(jobId: string, attempt: number): string {
  * step is safe to run on several data-service replicas at once and to repeat after a crash.
  */
 export function createDispatch(store: Store, port: JobQueuePort, signals: JobSignals) {
+  function toItem(job: JobRecord): DispatchItem {
+    const attempt = job.attempt + 1;
+    return { jobId: job.id, attempt, queue: job.queue as QueueName, key: dispatchKey(job.id, attempt) };
+  }
+
+  /** Marks published jobs queued, each only if it is still where it was read (it may have been cancelled). */
+  async function markQueued(tx: Tx, published: readonly JobRecord[]): Promise<JobRecord[]> {
+    const now = new Date();
+    const moved: JobRecord[] = [];
+    for (const job of published) {
+      if (await store.jobs.move(tx, job.id, { from: [job.state], attempt: job.attempt }, 'queued', { queuedAt: now })) {
+        moved.push(job);
+      }
+    }
+    await store.jobs.addEvents(
+      tx,
+      moved.map((job) => ({
+        jobId: job.id,
+        attempt: job.attempt,
+        fromState: job.state,
+        toState: 'queued',
+        progress: null,
+        message: `dispatched to the ${job.queue} queue`,
+        workerId: null,
+      })),
+    );
+    return moved;
+  }
+
   /**
-   * Hands due jobs to Redis and marks them queued, in one transaction that holds their rows: if Redis
-   * refuses, nothing is marked and the jobs wait for the next round. Answers how many were dispatched.
+   * Hands due jobs to Redis and marks them queued; if Redis refuses, nothing is marked and the jobs
+   * wait for the next round. Where rows can be locked (PostgreSQL) the jobs stay locked from read to
+   * mark, so that replicas never dispatch the same job; on SQLite (one replica, one writer) the publish
+   * runs outside any transaction so that Redis latency never holds the write lock, and the conditional
+   * update is the guard. Publishing an attempt twice adds it to Redis once. Answers how many were
+   * dispatched.
    */
   async function dispatchDue(limit: number): Promise<number> {
     const paused = await store.jobTypes.pausedNames();
-    const dispatched = await store.inTransaction(async (tx) => {
-      const due = await store.jobs.lockDue(tx, new Date(), limit, paused);
-      if (due.length === 0) return [];
-      const items = due.map((job) => {
-        const attempt = job.attempt + 1;
-        return { jobId: job.id, attempt, queue: job.queue as QueueName, key: dispatchKey(job.id, attempt) };
+    const now = new Date();
+    let dispatched: JobRecord[];
+    if (store.skipsLockedRows) {
+      dispatched = await store.inTransaction(async (tx) => {
+        const due = await store.jobs.findDue(now, limit, paused, tx);
+        if (due.length > 0) await port.publish(due.map(toItem));
+        return markQueued(tx, due);
       });
-      await port.publish(items);
-      const now = new Date();
-      for (const job of due) {
-        await store.jobs.move(tx, job.id, { from: [job.state], attempt: job.attempt }, 'queued', { queuedAt: now });
-      }
-      await store.jobs.addEvents(
-        tx,
-        due.map((job) => ({
-          jobId: job.id,
-          attempt: job.attempt,
-          fromState: job.state,
-          toState: 'queued',
-          progress: null,
-          message: `dispatched to the ${job.queue} queue`,
-          workerId: null,
-        })),
-      );
-      return due;
-    });
+    } else {
+      const due = await store.jobs.findDue(now, limit, paused);
+      if (due.length === 0) return 0;
+      await port.publish(due.map(toItem));
+      dispatched = await store.inTransaction((tx) => markQueued(tx, due));
+    }
     for (const job of dispatched) signals.jobChanged(job.id);
     return dispatched.length;
   }
@@ -73,13 +94,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
   async function reconcile(olderThanMs: number, limit: number): Promise<number> {
     const queued = await store.jobs.queuedBefore(new Date(Date.now() - olderThanMs), limit);
     if (queued.length === 0) return 0;
-    const items = queued.map((job) => ({
-      jobId: job.id,
-      attempt: job.attempt + 1,
-      queue: job.queue as QueueName,
-      key: dispatchKey(job.id, job.attempt + 1),
-    }));
-    const lost = await port.missing(items);
+    const lost = await port.missing(queued.map(toItem));
     if (lost.length > 0) await port.publish(lost);
     // Checked jobs go to the back of the line, so that a long backlog is reconciled in full over rounds.
     await store.jobs.touchQueued(

@@ -253,7 +253,10 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
     }
   }
 
-  /** For domain code that enqueues inside its own transaction (CreateUser's welcome e-mail). */
+  /**
+   * For domain code that enqueues inside its own transaction (CreateUser's welcome e-mail). The job
+   * commits with the caller's writes; the dispatcher finds it at its next round.
+   */
   async function enqueueWithin(tx: Tx, input: EnqueueInput): Promise<Job> {
     const [record] = await insertWithin(tx, await prepare([input], () => ''));
     if (!record) throw new Error('enqueue inserted nothing');

@@ -114,7 +114,7 @@ export function createOrders(store: Store) {
     const { afterId, limit } = readPagePosition(violations, query.pageSize, query.pageToken, filters);
     violations.throwIfAny();
     const records = await store.orders.list({ ...filters, afterId, limit: limit + 1 });
-    const page = toPage(records, limit, filters);
+    const page = toPage(records, limit, filters, (record) => record.id);
     return { items: page.items.map(toOrder), nextPageToken: page.nextPageToken };
   }
 

@@ -68,12 +68,7 @@ export function readPagePosition(
 /**
  * Builds a page from rows fetched with `limit + 1`: the extra row only tells that another page exists.
  */
-export function toPage<T>(
-  rows: readonly T[],
-  limit: number,
-  query: unknown,
-  cursorOf: (row: T) => string = (row) => (row as { readonly id: string }).id,
-): Page<T> {
+export function toPage<T>(rows: readonly T[], limit: number, query: unknown, cursorOf: (row: T) => string): Page<T> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items, nextPageToken: rows.length > limit && last !== undefined ? encodeToken(cursorOf(last), query) : '' };

@@ -83,8 +83,14 @@ function alreadyExists(error: unknown): unknown {
   return error;
 }
 
-/** The rules of users: validation, uniqueness among live users, soft delete, etags. */
-export function createUsers(store: Store) {
+/** Enqueues the welcome e-mail of a new user inside the user's own transaction. */
+export type WelcomeMailer = (tx: Tx, user: User) => Promise<void>;
+
+/**
+ * The rules of users: validation, uniqueness among live users, soft delete, etags. With a
+ * `welcomeMailer`, a new user and its welcome e-mail job commit together or not at all.
+ */
+export function createUsers(store: Store, welcomeMailer?: WelcomeMailer) {
   async function findOrThrow(id: string, tx?: Tx): Promise<UserRecord> {
     const record = await store.users.find(id, tx, tx !== undefined);
     if (!record) throw new NotFoundError('user', id);
@@ -108,8 +114,8 @@ export function createUsers(store: Store) {
       return await createOnce(store, {
         method: 'CreateUser',
         requestId,
-        create: async (tx, id) =>
-          toUser(
+        create: async (tx, id) => {
+          const created = toUser(
             await store.users.insert(tx, {
               id,
               username: user.username,
@@ -117,7 +123,10 @@ export function createUsers(store: Store) {
               passwordHash,
               status: user.status,
             }),
-          ),
+          );
+          await welcomeMailer?.(tx, created);
+          return created;
+        },
         load: get,
       });
     } catch (error) {
@@ -136,7 +145,7 @@ export function createUsers(store: Store) {
     const { afterId, limit } = readPagePosition(violations, query.pageSize, query.pageToken, filters);
     violations.throwIfAny();
     const records = await store.users.list({ ...filters, afterId, limit: limit + 1 });
-    const page = toPage(records, limit, filters);
+    const page = toPage(records, limit, filters, (record) => record.id);
     return { items: page.items.map(toUser), nextPageToken: page.nextPageToken };
   }
 

@@ -24,6 +24,8 @@ export interface Store {
   readonly jobTypes: JobTypeStore;
   readonly jobs: JobStore;
   readonly dialect: Dialect;
+  /** Rows can be locked with SKIP LOCKED, so that several replicas can share work (PostgreSQL). */
+  readonly skipsLockedRows: boolean;
   readonly inTransaction: RunInTransaction;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
@@ -44,6 +46,7 @@ function createStore(sequelize: Sequelize): Store {
     jobTypes: createJobTypeStore(jobModels),
     jobs: createJobStore(jobModels),
     dialect: sequelize.getDialect() === 'sqlite' ? 'sqlite' : 'postgres',
+    skipsLockedRows: sequelize.getDialect() === 'postgres',
     inTransaction: createTransactionRunner(sequelize),
     ping: async () => {
       await sequelize.query('SELECT 1');

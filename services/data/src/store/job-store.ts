@@ -172,10 +172,11 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   /**
-   * Due pending and retrying jobs, oldest run_at first, locked until the transaction ends; rows another
-   * data-service replica holds are skipped (PostgreSQL), so that replicas never dispatch a job twice.
+   * Due pending and retrying jobs, oldest run_at first. Within `tx` they stay locked until it ends, and
+   * rows another data-service replica holds are skipped (PostgreSQL), so that replicas never dispatch a
+   * job twice.
    */
-  async function lockDue(tx: Tx, now: Date, limit: number, pausedTypes: readonly string[]): Promise<JobRecord[]> {
+  async function findDue(now: Date, limit: number, pausedTypes: readonly string[], tx?: Tx): Promise<JobRecord[]> {
     const rows = await Job.findAll({
       where: {
         state: { [Op.in]: ['pending', 'retrying'] },
@@ -184,9 +185,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       },
       order: [['runAt', 'ASC']],
       limit,
-      lock: true,
-      skipLocked: true,
-      transaction: asTransaction(tx),
+      ...(tx ? { lock: true, skipLocked: true, transaction: asTransaction(tx) } : {}),
     });
     return rows.map(toRecord);
   }
@@ -249,7 +248,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     count,
     move,
     patch,
-    lockDue,
+    findDue,
     queuedBefore,
     touchQueued,
     expiredLeases,
