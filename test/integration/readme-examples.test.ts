@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { OrderServiceService } from '../../proto/gen/tandem/v1/order';
 import { UserServiceService } from '../../proto/gen/tandem/v1/user';
+import { createEmailSendJob } from '../../services/worker/src/jobs/email-send-job';
+import type { WorkerService } from '../../services/worker/src/worker-service';
 import { startTestDataService, type TestDataService } from '../support/test-data-service';
+import { startTestWorker } from '../support/test-worker';
 
 // The README's examples are exactly what this test runs: the marked ```sh blocks, taken verbatim, with
 // only the value of `ADDR=` pointed at a fresh data service. Each `call` prints `> METHOD REQUEST` and
@@ -13,8 +16,7 @@ import { startTestDataService, type TestDataService } from '../support/test-data
 // transcript says which answer belongs to which request.
 
 const ROOT = path.resolve(__dirname, '../..');
-const MARKER = '<!-- example: users-and-orders -->';
-const MARKED_BLOCK = /<!-- example: users-and-orders -->\s*\n```sh\n([\s\S]*?)\n```/g;
+type Session = 'users-and-orders' | 'jobs';
 const README_ADDRESS = /^ADDR=127\.0\.0\.1:50051$/m;
 const RUN_TIMEOUT_MS = 60_000;
 const CLIENT_TOKEN = 'readme-example-client-token';
@@ -57,13 +59,21 @@ function asList(value: unknown, what: string): Json[] {
 }
 
 /** The marked blocks of the README, verbatim, joined in order into one script. */
-function readmeScript(): string {
+/** The blocks of one example session, in order; the jobs session continues the users-and-orders one. */
+function readmeBlocks(session: Session): string {
+  const marker = `<!-- example: ${session} -->`;
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(MARKED_BLOCK)].map((match) => match[1] ?? '');
-  const markers = readme.split(MARKER).length - 1;
-  assert.ok(blocks.length > 0, `README.md has no \`\`\`sh block after ${MARKER}`);
-  assert.equal(blocks.length, markers, `every ${MARKER} must be followed by a \`\`\`sh block`);
+  const blocks = [...readme.matchAll(new RegExp(`${marker}\\s*\\n\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``, 'g'))].map(
+    (match) => match[1] ?? '',
+  );
+  const markers = readme.split(marker).length - 1;
+  assert.ok(blocks.length > 0, `README.md has no \`\`\`sh block after ${marker}`);
+  assert.equal(blocks.length, markers, `every ${marker} must be followed by a \`\`\`sh block`);
   return blocks.join('\n');
+}
+
+function readmeScript(session: Session = 'users-and-orders'): string {
+  return session === 'jobs' ? `${readmeBlocks('users-and-orders')}\n${readmeBlocks('jobs')}` : readmeBlocks(session);
 }
 
 function pointAt(script: string, address: string): string {
@@ -309,5 +319,66 @@ describe('the README examples with auth on', () => {
     const run = await runScript(pointAt(readmeScript(), service.address));
     assert.equal(run.code, 16 << 3, `UNAUTHENTICATED expected:\n${describeRun(run)}`);
     assert.match(run.stderr, /unauthenticated/);
+  });
+});
+
+describe('the README job examples', () => {
+  let service: TestDataService;
+  let worker: WorkerService;
+  let mailDir: string;
+  let transcript: Transcript;
+
+  const jobCalls = (method: string): Exchange[] =>
+    transcript.exchanges.filter((exchange) => exchange.method === `tandem.v1.${method}`);
+  const states = (exchange: Exchange | undefined): unknown[] =>
+    (exchange?.answers ?? []).map((answer) => answer['toState']);
+
+  before(async function () {
+    this.timeout(RUN_TIMEOUT_MS + 30_000);
+    service = await startTestDataService('sqlite');
+    mailDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-readme-mail-'));
+    worker = await startTestWorker(service, [
+      createEmailSendJob({ smtpUrl: '', from: 'Tandem <t@example.com>', mailDir }),
+    ]);
+    const run = await runScript(pointAt(readmeScript('jobs'), service.address));
+    assert.equal(run.code, 0, `the README job session failed:\n${describeRun(run)}`);
+    transcript = parseTranscript(run.stdout);
+  });
+  after(async () => {
+    await worker.stop();
+    await service.destroy();
+    fs.rmSync(mailDir, { recursive: true, force: true });
+  });
+
+  it('enqueues once per idempotency key and watches the job until it succeeded', () => {
+    const [first, second] = jobCalls('JobService/Enqueue');
+    assert.equal(first?.answers[0]?.['id'], second?.answers[0]?.['id']);
+    const watched = states(jobCalls('JobService/WatchJob')[0]);
+    assert.equal(watched[0], 'JOB_STATE_PENDING');
+    assert.equal(watched[watched.length - 1], 'JOB_STATE_SUCCEEDED');
+    assert.equal(jobCalls('JobService/GetJob')[0]?.answers[0]?.['state'], 'JOB_STATE_SUCCEEDED');
+    assert.ok(fs.existsSync(path.join(mailDir, `${String(first?.answers[0]?.['id'])}.eml`)));
+  });
+
+  it('lists the events, the jobs and the counts', () => {
+    const events = jobCalls('JobService/ListJobEvents')[0]?.answers[0]?.['events'];
+    assert.ok(Array.isArray(events) && events.length >= 4);
+    const listed = jobCalls('JobService/ListJobs')[0]?.answers[0]?.['jobs'];
+    assert.ok(Array.isArray(listed) && listed.length >= 1);
+    const counts = jobCalls('JobService/CountJobs')[0]?.answers[0]?.['counts'];
+    assert.ok(
+      Array.isArray(counts) &&
+        counts.some((entry: Json) => entry['type'] === 'email.send' && entry['state'] === 'JOB_STATE_SUCCEEDED'),
+    );
+  });
+
+  it('cancels a held job, retries it, and runs it once the type is resumed', () => {
+    assert.equal(jobCalls('JobService/CancelJob')[0]?.answers[0]?.['state'], 'JOB_STATE_CANCELLED');
+    assert.equal(jobCalls('JobService/RetryJob')[0]?.answers[0]?.['state'], 'JOB_STATE_PENDING');
+    const watched = states(jobCalls('JobService/WatchJob')[1]);
+    assert.ok(watched.includes('JOB_STATE_CANCELLED'), 'the watch replays the cancellation');
+    assert.equal(watched[watched.length - 1], 'JOB_STATE_SUCCEEDED', 'a retried job is watched to its new end');
+    const batch = jobCalls('JobService/BatchEnqueue')[0]?.answers[0]?.['jobs'];
+    assert.ok(Array.isArray(batch) && batch.length === 2);
   });
 });

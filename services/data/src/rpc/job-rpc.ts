@@ -124,17 +124,15 @@ export function createJobRpc(
       cancelJob: async ({ id }) => toJobMessage(await jobs.cancel(id)),
       retryJob: async ({ id }) => toJobMessage(await jobs.retry(id)),
       watchJob: async ({ id }, { signal }, send) => {
-        let cursor: string | undefined;
+        let last: JobEvent | undefined;
         while (!signal.aborted) {
-          const events = await jobs.eventsAfter(id, cursor);
-          for (const event of events) {
-            send(toEventMessage(event));
-            cursor = event.id;
-            if (event.fromState !== event.toState && isTerminal(event.toState)) return;
-          }
-          if (events.length === 0) {
-            await waitForChange(watchPollIntervalMs, signal, (wake) => signals.onJobChanged(id, wake));
-          }
+          const events = await jobs.eventsAfter(id, last?.id);
+          for (const event of events) send(toEventMessage(event));
+          last = events[events.length - 1] ?? last;
+          if (events.length > 0) continue;
+          // Caught up: the stream ends if the job is terminal now (a retried job goes on past its old end).
+          if (last && last.fromState !== last.toState && isTerminal(last.toState)) return;
+          await waitForChange(watchPollIntervalMs, signal, (wake) => signals.onJobChanged(id, wake));
         }
       },
       countJobs: async ({ type }) =>
