@@ -4,7 +4,7 @@ import { etagMatches, etagOf } from './etag';
 import { checkId } from './ids';
 import { createOnce } from './idempotent-create';
 import { readPagePosition, toPage, type Page } from './pagination';
-import { Violations } from './violations';
+import { invalid, Violations } from './violations';
 
 export type OrderStatus = 'pending' | 'paid' | 'shipped' | 'cancelled';
 
@@ -88,8 +88,8 @@ export function createOrders(store: Store) {
     return toOrder(record);
   }
 
-  async function create(order: NewOrder, requestId: string): Promise<Order> {
-    const violations = new Violations();
+  /** `violations` may already hold what the caller found wrong with the request's shape. */
+  async function create(order: NewOrder, requestId: string, violations = new Violations()): Promise<Order> {
     checkId(violations, order.userId, 'order.user_id');
     violations.check(
       AMOUNT.test(order.amountMinor) && Number.isSafeInteger(Number(order.amountMinor)),
@@ -107,8 +107,7 @@ export function createOrders(store: Store) {
     });
   }
 
-  async function list(query: OrderQuery): Promise<Page<Order>> {
-    const violations = new Violations();
+  async function list(query: OrderQuery, violations = new Violations()): Promise<Page<Order>> {
     checkId(violations, query.userId, 'user_id', true);
     const filters = { userId: query.userId || undefined, status: query.status };
     const { afterId, limit } = readPagePosition(violations, query.pageSize, query.pageToken, filters);
@@ -118,10 +117,16 @@ export function createOrders(store: Store) {
     return { items: page.items.map(toOrder), nextPageToken: page.nextPageToken };
   }
 
-  async function updateStatus(id: string, etag: string, status: OrderStatus): Promise<Order> {
-    const violations = new Violations();
+  /** `status` is undefined when the request named none; `violations` may hold the request's shape errors. */
+  async function updateStatus(
+    id: string,
+    etag: string,
+    requested: OrderStatus | undefined,
+    violations = new Violations(),
+  ): Promise<Order> {
     checkId(violations, id, 'order.id');
     violations.throwIfAny();
+    const status = requested ?? invalid('order.status', 'is required: it is the only mutable field');
     await store.inTransaction(async (tx) => {
       const current = await findOrThrow(id, tx);
       if (!etagMatches(etag, current.version)) throw staleEtag(id);

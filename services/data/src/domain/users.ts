@@ -104,8 +104,8 @@ export function createUsers(store: Store, welcomeMailer?: WelcomeMailer) {
     return toUser(await findOrThrow(id));
   }
 
-  async function create(user: NewUser, requestId: string): Promise<User> {
-    const violations = new Violations();
+  /** `violations` may already hold what the caller found wrong with the request's shape. */
+  async function create(user: NewUser, requestId: string, violations = new Violations()): Promise<User> {
     checkUserFields(violations, user, 'user.');
     checkId(violations, requestId, 'request_id', true);
     violations.throwIfAny();
@@ -134,8 +134,7 @@ export function createUsers(store: Store, welcomeMailer?: WelcomeMailer) {
     }
   }
 
-  async function list(query: UserQuery): Promise<Page<User>> {
-    const violations = new Violations();
+  async function list(query: UserQuery, violations = new Violations()): Promise<Page<User>> {
     violations.check(
       USERNAME_PREFIX.test(query.usernamePrefix),
       'username_prefix',
@@ -149,8 +148,7 @@ export function createUsers(store: Store, welcomeMailer?: WelcomeMailer) {
     return { items: page.items.map(toUser), nextPageToken: page.nextPageToken };
   }
 
-  async function update(id: string, etag: string, changes: UserChanges): Promise<User> {
-    const violations = new Violations();
+  async function update(id: string, etag: string, changes: UserChanges, violations = new Violations()): Promise<User> {
     checkId(violations, id, 'user.id');
     checkUserFields(violations, changes, 'user.');
     violations.throwIfAny();

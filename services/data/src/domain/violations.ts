@@ -14,6 +14,10 @@ export class Violations {
     return valid;
   }
 
+  isEmpty(): boolean {
+    return this.list.length === 0;
+  }
+
   throwIfAny(): void {
     if (this.list.length > 0) throw new InvalidArgumentError(this.list);
   }

@@ -7,7 +7,7 @@ import {
 } from '../../../../proto/gen/tandem/v1/job_type';
 import type { BackoffPolicy } from '../domain/backoff';
 import type { JobType, JobTypeChanges, JobTypes } from '../domain/job-types';
-import { invalid } from '../domain/violations';
+import { invalid, Violations } from '../domain/violations';
 import { fromMs, toMs } from './duration';
 import { resolveMask } from './field-mask';
 import { QUEUE_TO_PROTO, queueOf } from './queue-enum';
@@ -108,7 +108,9 @@ export function createJobTypeRpc(
       updateJobType: async ({ jobType, updateMask }) => {
         if (!jobType) return invalid('job_type', 'is required');
         const paths = updateMask ?? [];
-        const mask = paths.length === 0 ? undefined : resolveMask(paths, JOB_TYPE_MASK, () => true);
+        const violations = new Violations();
+        const mask = paths.length === 0 ? undefined : resolveMask(paths, JOB_TYPE_MASK, () => true, violations);
+        violations.throwIfAny();
         return toMessage(await jobTypes.update(jobType.name, jobType.etag, changesOf(jobType, mask)));
       },
     }),
