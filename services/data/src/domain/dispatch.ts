@@ -97,9 +97,14 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
     const lost = await port.missing(queued.map(toItem));
     if (lost.length > 0) await port.publish(lost);
     // Checked jobs go to the back of the line, so that a long backlog is reconciled in full over rounds.
-    await store.jobs.touchQueued(
-      queued.map((job) => job.id),
-      new Date(),
+    // Every write goes through a transaction: on SQLite a write outside one would wait for the file lock
+    // on the shared connection and block the reads of the transaction that holds the lock.
+    await store.inTransaction((tx) =>
+      store.jobs.touchQueued(
+        tx,
+        queued.map((job) => job.id),
+        new Date(),
+      ),
     );
     return lost.length;
   }
@@ -110,7 +115,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
     for (const type of await store.jobTypes.listAll()) {
       const cutoff = new Date(Date.now() - type.retentionMs);
       for (let removed = batch; removed === batch;) {
-        removed = await store.jobs.deleteFinished(type.name, cutoff, batch);
+        removed = await store.inTransaction((tx) => store.jobs.deleteFinished(tx, type.name, cutoff, batch));
         deleted += removed;
       }
     }

@@ -166,8 +166,16 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
     return record;
   }
 
-  /** Validates the inputs and resolves their types; throws INVALID_ARGUMENT naming each bad entry. */
-  async function prepare(inputs: readonly EnqueueInput[], prefixOf: (index: number) => string): Promise<PreparedJob[]> {
+  /**
+   * Validates the inputs and resolves their types; throws INVALID_ARGUMENT naming each bad entry. Inside
+   * a transaction every read goes through `tx`: a second connection per open transaction would exhaust
+   * the pool under load.
+   */
+  async function prepare(
+    inputs: readonly EnqueueInput[],
+    prefixOf: (index: number) => string,
+    tx?: Tx,
+  ): Promise<PreparedJob[]> {
     const violations = new Violations();
     const now = Date.now();
     inputs.forEach((input, index) => {
@@ -175,7 +183,10 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
     });
     violations.throwIfAny();
     const types = new Map(
-      (await store.jobTypes.findMany([...new Set(inputs.map((input) => input.type))])).map((type) => [type.name, type]),
+      (await store.jobTypes.findMany([...new Set(inputs.map((input) => input.type))], tx)).map((type) => [
+        type.name,
+        type,
+      ]),
     );
     inputs.forEach((input, index) => {
       violations.check(types.has(input.type), `${prefixOf(index)}type`, `unknown job type "${input.type}"`);
@@ -207,7 +218,7 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
       const key = keyOf(job);
       if (key !== undefined && (byKey.has(key) || fresh.some((other) => keyOf(other) === key))) continue;
       const existing =
-        job.idempotencyKey === null ? null : await store.jobs.findByIdempotencyKey(job.type, job.idempotencyKey);
+        job.idempotencyKey === null ? null : await store.jobs.findByIdempotencyKey(job.type, job.idempotencyKey, tx);
       if (existing && key !== undefined) byKey.set(key, existing);
       else fresh.push(job);
     }
@@ -258,7 +269,7 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
    * commits with the caller's writes; the dispatcher finds it at its next round.
    */
   async function enqueueWithin(tx: Tx, input: EnqueueInput): Promise<Job> {
-    const [record] = await insertWithin(tx, await prepare([input], () => ''));
+    const [record] = await insertWithin(tx, await prepare([input], () => '', tx));
     if (!record) throw new Error('enqueue inserted nothing');
     return toJob(record);
   }

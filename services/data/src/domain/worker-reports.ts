@@ -35,14 +35,22 @@ function heartbeatOf(timeoutMs: number, graceMs: number): number {
   return Math.max(100, Math.min(10_000, Math.floor((timeoutMs + graceMs) / 4)));
 }
 
+/**
+ * Free text as both databases can store it: neither SQLite (the statement is cut short) nor
+ * PostgreSQL text takes a NUL character, so it becomes U+FFFD.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD');
+}
+
 function checkReport(jobId: string, attempt: number, workerId: string): void {
   const violations = new Violations();
   checkId(violations, jobId, 'job_id');
   violations.check(Number.isInteger(attempt) && attempt >= 1, 'attempt', 'must be 1 or more');
   violations.check(
-    workerId.length >= 1 && workerId.length <= MAX_WORKER_ID,
+    workerId.length >= 1 && workerId.length <= MAX_WORKER_ID && !/\p{Cc}/u.test(workerId),
     'worker_id',
-    `must be 1 to ${MAX_WORKER_ID} characters`,
+    `must be 1 to ${MAX_WORKER_ID} printable characters`,
   );
   violations.throwIfAny();
 }
@@ -111,8 +119,9 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     return { job: await reload(jobId), ...started };
   }
 
-  async function reportProgress(jobId: string, attempt: number, workerId: string, progress: number, message: string) {
+  async function reportProgress(jobId: string, attempt: number, workerId: string, progress: number, text: string) {
     checkReport(jobId, attempt, workerId);
+    const message = storable(text);
     const violations = new Violations();
     violations.check(Number.isInteger(progress) && progress >= 0 && progress <= 100, 'progress', 'must be 0 to 100');
     violations.check(
@@ -174,7 +183,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
   /** Records a failed attempt in `tx`; answers false when the attempt was not the running one. */
   async function recordFailure(tx: Tx, job: JobRecord, attempt: number, workerId: string | null, failure: Failure) {
     const type = await typeOf(job, tx);
-    const error = failure.error.slice(0, MAX_ERROR_LENGTH);
+    const error = storable(failure.error).slice(0, MAX_ERROR_LENGTH);
     const outcome = decideFailure(
       {
         failedBefore: job.failedAttempts,
@@ -210,7 +219,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
         job.attempt === attempt &&
         job.workerId === workerId &&
         job.state !== 'running' &&
-        (job.lastError === failure.error.slice(0, MAX_ERROR_LENGTH) || failure.released);
+        (job.lastError === storable(failure.error).slice(0, MAX_ERROR_LENGTH) || failure.released);
       if (alreadyRecorded) return;
       if (!(await recordFailure(tx, job, attempt, workerId, failure))) throw stale(job, attempt);
     });

@@ -124,8 +124,8 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     return row ? toRecord(row) : null;
   }
 
-  async function findByIdempotencyKey(type: string, key: string): Promise<JobRecord | null> {
-    const row = await Job.findOne({ where: { type, idempotencyKey: key } });
+  async function findByIdempotencyKey(type: string, key: string, tx?: Tx): Promise<JobRecord | null> {
+    const row = await Job.findOne({ where: { type, idempotencyKey: key }, transaction: asTransaction(tx) });
     return row ? toRecord(row) : null;
   }
 
@@ -201,8 +201,11 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   /** Marks queued jobs as checked now, so that the reconciler's next round looks at others first. */
-  async function touchQueued(ids: readonly string[], now: Date): Promise<void> {
-    await Job.update({ queuedAt: now }, { where: { id: { [Op.in]: [...ids] }, state: 'queued' } });
+  async function touchQueued(tx: Tx, ids: readonly string[], now: Date): Promise<void> {
+    await Job.update(
+      { queuedAt: now },
+      { where: { id: { [Op.in]: [...ids] }, state: 'queued' }, transaction: asTransaction(tx) },
+    );
   }
 
   async function expiredLeases(now: Date, limit: number): Promise<JobRecord[]> {
@@ -215,16 +218,21 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   /** Deletes up to `limit` finished jobs of a type (and their events) that finished before `cutoff`. */
-  async function deleteFinished(type: string, cutoff: Date, limit: number): Promise<number> {
+  async function deleteFinished(tx: Tx, type: string, cutoff: Date, limit: number): Promise<number> {
+    const transaction = asTransaction(tx);
     const rows = await Job.findAll({
       attributes: ['id'],
       where: { type, state: { [Op.in]: ['succeeded', 'dead', 'cancelled'] }, finishedAt: { [Op.lt]: cutoff } },
       limit,
+      transaction,
     });
     const ids = rows.map((row) => row.id);
     if (ids.length === 0) return 0;
-    await JobEvent.destroy({ where: { jobId: { [Op.in]: ids } } });
-    return Job.destroy({ where: { id: { [Op.in]: ids }, state: { [Op.in]: ['succeeded', 'dead', 'cancelled'] } } });
+    await JobEvent.destroy({ where: { jobId: { [Op.in]: ids } }, transaction });
+    return Job.destroy({
+      where: { id: { [Op.in]: ids }, state: { [Op.in]: ['succeeded', 'dead', 'cancelled'] } },
+      transaction,
+    });
   }
 
   async function addEvents(tx: Tx, events: readonly NewJobEvent[]): Promise<void> {
