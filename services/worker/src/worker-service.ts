@@ -8,6 +8,7 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   HealthClient,
 } from '../../../proto/gen/grpc/health/v1/health';
+import { reloadScriptsOnReconnect } from '../../shared/bee-queue-scripts';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../shared/bee-queue-settings';
 import type { Logger } from '../../shared/logger';
 import { connectDataService } from './data-service-client';
@@ -93,9 +94,14 @@ export async function startWorkerService(
     queue.on('error', (error) => {
       log.warn({ err: error, queue: name }, 'Redis connection problem; bee-queue reconnects');
     });
-    // Each queue may hold up to `concurrency` deliveries waiting for a shared slot: the scheduler, not
-    // bee-queue, decides which queue's job starts next.
-    queue.process(settings.concurrency, async (job) => {
+    reloadScriptsOnReconnect(queue, (error) => {
+      log.warn({ err: error, queue: name }, "could not reload bee-queue's scripts into Redis");
+    });
+    // Each queue holds one delivery more than the worker's concurrency, so that even with every slot
+    // busy with its jobs, one more waits for a shared slot: when a slot frees, every non-empty queue
+    // already has a job waiting, and the scheduler, not the order in which Redis answers fetches,
+    // decides which queue's job starts next.
+    queue.process(settings.concurrency + 1, async (job) => {
       const release = await slots.acquire(name);
       if (!release) return;
       try {

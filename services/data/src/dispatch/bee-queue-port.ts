@@ -1,4 +1,5 @@
 import BeeQueue from 'bee-queue';
+import { reloadScriptsOnReconnect } from '../../../shared/bee-queue-scripts';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../../shared/bee-queue-settings';
 import type { DispatchItem, JobQueuePort } from '../domain/dispatch';
 import type { QueueName } from '../domain/job-types';
@@ -47,6 +48,8 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
     // Connection errors surface as failed publishes; without a listener they would crash the process.
     queue.on('error', () => undefined);
     void queue.ready().then(() => connected.add(name));
+    // A failed reload shows up as failed publishes, retried at the next round.
+    reloadScriptsOnReconnect(queue, () => undefined);
   }
 
   /** A connected queue. Until the first connection, calls fail at once instead of piling up. */

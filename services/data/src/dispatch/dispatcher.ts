@@ -33,30 +33,31 @@ export function startDispatcher(options: {
   readonly probeRedis: () => Promise<void>;
 }): Dispatcher {
   const { dispatch, reports, signals, settings, log, onDispatchResult } = options;
-  const report = <T>(work: Promise<T>): Promise<T> =>
-    work.then(
-      (value) => {
-        onDispatchResult(true);
-        return value;
-      },
-      (error: unknown) => {
-        onDispatchResult(false);
-        throw error;
-      },
-    );
+  // A round with nothing to do succeeds without asking Redis: only a failure, a publish or the probe
+  // tells whether Redis answers (else the entry flaps to SERVING while Redis is down).
+  const reportFailure = <T>(work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      onDispatchResult(false);
+      throw error;
+    });
 
   const tasks = [
     startPeriodicTask(
       'dispatch',
       settings.intervalMs,
-      async () => (await report(dispatch.dispatchDue(settings.batchSize))) === settings.batchSize,
+      async () => {
+        const dispatched = await reportFailure(dispatch.dispatchDue(settings.batchSize));
+        if (dispatched > 0) onDispatchResult(true);
+        return dispatched === settings.batchSize;
+      },
       log,
     ),
     startPeriodicTask(
       'redis-probe',
       settings.intervalMs * 5,
       async () => {
-        await report(options.probeRedis());
+        await reportFailure(options.probeRedis());
+        onDispatchResult(true);
         return false;
       },
       log,
@@ -65,7 +66,7 @@ export function startDispatcher(options: {
       'reconcile',
       settings.reconcileIntervalMs,
       async () => {
-        const republished = await report(dispatch.reconcile(settings.reconcileAfterMs, settings.batchSize));
+        const republished = await reportFailure(dispatch.reconcile(settings.reconcileAfterMs, settings.batchSize));
         if (republished > 0) log.warn({ republished }, 're-published queued jobs that Redis had lost');
         return false;
       },

@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type BeeQueue from 'bee-queue';
+import type { RedisClient } from 'redis';
+
+const SCRIPT_DIR = path.join(path.dirname(require.resolve('bee-queue')), 'lib', 'lua');
+
+/** bee-queue's Lua scripts, read as bee-queue reads them: Redis names each by the SHA1 of this text. */
+const SCRIPTS = fs
+  .readdirSync(SCRIPT_DIR)
+  .filter((file) => file.endsWith('.lua'))
+  .map((file) => fs.readFileSync(path.join(SCRIPT_DIR, file), 'utf8'));
+
+/**
+ * bee-queue loads its Lua scripts into Redis once, when it first connects, and then calls them by SHA1
+ * (EVALSHA). A Redis that comes back empty (a restart without persistence, a failover, SCRIPT FLUSH)
+ * answers every such call NOSCRIPT for as long as the process lives: no job could be published again
+ * and no stalled delivery recovered. This loads them again whenever the queue's connection is ready again.
+ */
+export function reloadScriptsOnReconnect<T>(queue: BeeQueue<T>, onError: (error: Error) => void): void {
+  queue.ready().then(
+    () => {
+      const client = (queue as unknown as { client: RedisClient }).client;
+      client.on('ready', () => {
+        for (const script of SCRIPTS) {
+          client.script('load', script, (error: Error | null) => {
+            if (error) onError(error);
+          });
+        }
+      });
+    },
+    () => undefined,
+  );
+}
