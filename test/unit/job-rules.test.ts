@@ -14,7 +14,9 @@ describe('job state machine', () => {
 
   it('lets only Retry move dead and cancelled jobs', () => {
     for (const state of ['dead', 'cancelled'] as const) {
-      const moves = (Object.keys(TRANSITIONS) as Array<keyof typeof TRANSITIONS>).filter((name) => canMove(name, state));
+      const moves = (Object.keys(TRANSITIONS) as Array<keyof typeof TRANSITIONS>).filter((name) =>
+        canMove(name, state),
+      );
       assert.deepEqual(moves, ['revive']);
     }
   });
