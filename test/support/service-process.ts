@@ -53,7 +53,12 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: () => stri
  * developer's own settings cannot leak into a test).
  */
 export function startServiceProcess(name: ServiceName, env: Readonly<Record<string, string>>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY_POINTS[name]], {
+  return startEntryProcess(ENTRY_POINTS[name], env);
+}
+
+/** Like `startServiceProcess`, for any TypeScript entry file (a test-only main with its own handlers). */
+export function startEntryProcess(entry: string, env: Readonly<Record<string, string>>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
