@@ -1,5 +1,5 @@
 import BeeQueue from 'bee-queue';
-import { reloadScriptsOnReconnect } from '../../../shared/bee-queue-scripts';
+import { reloadScriptsOnReconnect } from '../../../shared/bee-queue-repairs';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../../shared/bee-queue-settings';
 import type { DispatchItem, JobQueuePort } from '../domain/dispatch';
 import type { QueueName } from '../domain/job-types';

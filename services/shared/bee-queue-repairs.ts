@@ -32,3 +32,20 @@ export function reloadScriptsOnReconnect<T>(queue: BeeQueue<T>, onError: (error:
     () => undefined,
   );
 }
+
+/** The longest a worker waits before fetching again after a Redis error. */
+const MAX_FETCH_RETRY_DELAY_MS = 5000;
+
+/**
+ * bee-queue doubles its wait after every failed fetch (1 s, 2 s, 4 s, …) without a cap, so after a long
+ * Redis outage a worker would sit idle for minutes once Redis is back. On each error (emitted just
+ * before the doubling) the wait is lowered so that the next one is at most MAX_FETCH_RETRY_DELAY_MS.
+ */
+export function capFetchRetryDelay<T>(queue: BeeQueue<T>): void {
+  const internals = queue as unknown as { _redisFailureRetryDelay?: number };
+  queue.on('error', () => {
+    if ((internals._redisFailureRetryDelay ?? 0) * 2 > MAX_FETCH_RETRY_DELAY_MS) {
+      internals._redisFailureRetryDelay = MAX_FETCH_RETRY_DELAY_MS / 2;
+    }
+  });
+}
