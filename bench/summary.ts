@@ -1,0 +1,102 @@
+/** Conclusions drawn from the figures: the targets, where scaling flattens, memory per database. */
+import type { CrudRow } from './crud';
+import type { BareJobsRow, TandemJobsRow } from './jobs';
+import type { LatencyResult } from './latency';
+import { findBare, mb, type MemoryRow, type Target } from './report';
+
+const WORKER_RSS_LIMIT = 150 * 2 ** 20;
+
+export function targets(
+  crud: readonly CrudRow[],
+  jobs: readonly TandemJobsRow[],
+  bare: readonly BareJobsRow[],
+  latency: readonly LatencyResult[],
+  memory: readonly MemoryRow[],
+): Target[] {
+  const list: Target[] = [];
+  const jobsRow = jobs.find(
+    (row) => row.dialect === 'postgres' && row.variant === 'batch' && row.workers === 3 && row.concurrency === 50,
+  );
+  const bareRow = jobsRow && findBare({ bare }, jobsRow);
+  const jobsRatio = jobsRow && bareRow ? jobsRow.jobsPerSecond / bareRow.jobsPerSecond : undefined;
+  list.push({
+    name: 'PostgreSQL jobs end to end, c50 x 3 workers >= 0.3x bare bee-queue',
+    measured: jobsRatio === undefined ? 'not measured' : `${jobsRatio.toFixed(2)}x`,
+    met: jobsRatio === undefined ? undefined : jobsRatio >= 0.3,
+  });
+  for (const row of crud.filter((entry) => entry.method === 'GetUser' && entry.inFlight === 64)) {
+    list.push({
+      name: `GetUser at 64 in flight (${row.dialect}) >= 0.7x bare`,
+      measured: `${row.ratio.toFixed(2)}x`,
+      met: row.ratio >= 0.7,
+    });
+  }
+  for (const row of latency) {
+    list.push({
+      name: `Enqueue-to-start p50 at ${row.ratePerSecond} jobs/s (${row.dialect}) <= 10 ms`,
+      measured: `${row.startP50Ms.toFixed(1)} ms`,
+      met: row.startP50Ms <= 10,
+    });
+  }
+  const workerPeak = Math.max(0, ...memory.map((row) => row.workerPeak));
+  list.push({
+    name: 'Worker RSS <= 150 MB (peak over every run)',
+    measured: memory.length === 0 ? 'not measured' : mb(workerPeak),
+    met: memory.length === 0 ? undefined : workerPeak <= WORKER_RSS_LIMIT,
+  });
+  return list;
+}
+
+/** Explains, from the measured CPU use, where throughput stops growing with more workers. */
+export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJobsRow[], cpuCount: number): string {
+  const series = [1, 2, 3]
+    .map((workers) =>
+      jobs.find(
+        (row) =>
+          row.dialect === 'postgres' && row.variant === 'batch' && row.concurrency === 50 && row.workers === workers,
+      ),
+    )
+    .filter((row): row is TandemJobsRow => row !== undefined);
+  const last = series[series.length - 1];
+  if (series.length < 2 || !last) return 'Scaling: not measured (needs PostgreSQL BatchEnqueue c50 with 1-3 workers).';
+  const figures = series.map((row) => {
+    const bareRow = findBare({ bare }, row);
+    return `${row.workers}: ${Math.round(row.jobsPerSecond)}${bareRow ? ` (bare ${Math.round(bareRow.jobsPerSecond)})` : ''}`;
+  });
+  let flat: number | undefined;
+  for (let index = 1; index < series.length; index += 1) {
+    const previous = series[index - 1];
+    const current = series[index];
+    if (previous && current && current.jobsPerSecond < previous.jobsPerSecond * 1.15) {
+      flat = previous.workers;
+      break;
+    }
+  }
+  const cores = last.usage.cores;
+  const busy = last.usage.machineBusy;
+  const shares: Array<[string, number]> = [
+    ['data service', cores['dataService'] ?? 0],
+    ['workers', cores['workers'] ?? 0],
+    ['PostgreSQL backends', cores['database'] ?? 0],
+    ['Redis', cores['redis'] ?? 0],
+    ['enqueuer', cores['loadGenerator'] ?? 0],
+  ];
+  const ours = shares.reduce((sum, [, value]) => sum + value, 0);
+  shares.push(['everything else (other work included)', Math.max(0, busy * cpuCount - ours)]);
+  const data = cores['dataService'] ?? 0;
+  const [biggest] = [...shares].sort((a, b) => b[1] - a[1]);
+  const where =
+    flat === undefined ? 'It still grows at 3 workers' : `It flattens from ${flat} worker${flat > 1 ? 's' : ''} on`;
+  const cause =
+    data >= 0.7
+      ? `the data service's single event loop is ${data >= 0.9 ? '' : 'nearly '}saturated (${data.toFixed(2)} of its 1 core, ` +
+        `${Math.round(busy * 100)}% of the machine busy)`
+      : busy >= 0.85
+        ? `the ${cpuCount} cores are saturated (${Math.round(busy * 100)}% busy), the most by ${biggest?.[0] ?? '?'}`
+        : `neither the data service (${data.toFixed(2)} core) nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy) are saturated, so per-job round trips and lock waits are the limit`;
+  const usage = shares.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
+  return (
+    `Scaling (PostgreSQL, BatchEnqueue, c50), jobs/s by workers: ${figures.join(', ')}. ${where}: at ${last.workers} ` +
+    `workers ${cause}; cores used: ${usage} (of ${cpuCount}).`
+  );
+}
