@@ -34,13 +34,26 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
     return { jobId: job.id, attempt, queue: job.queue as QueueName, key: dispatchKey(job.id, attempt) };
   }
 
-  /** Marks published jobs queued, each only if it is still where it was read (it may have been cancelled). */
-  async function markQueued(tx: Tx, published: readonly JobRecord[]): Promise<JobRecord[]> {
+  /**
+   * Marks published jobs queued. Rows the transaction holds locked (`locked`) cannot have changed and
+   * move in one statement; otherwise each moves only if it is still where it was read (it may have been
+   * cancelled, or claimed by a fast worker).
+   */
+  async function markQueued(tx: Tx, published: readonly JobRecord[], locked: boolean): Promise<JobRecord[]> {
     const now = new Date();
-    const moved: JobRecord[] = [];
-    for (const job of published) {
-      if (await store.jobs.move(tx, job.id, { from: [job.state], attempt: job.attempt }, 'queued', { queuedAt: now })) {
-        moved.push(job);
+    let moved: JobRecord[] = [];
+    if (locked) {
+      await store.jobs.moveLocked(
+        tx,
+        published.map((job) => job.id),
+        'queued',
+        { queuedAt: now },
+      );
+      moved = [...published];
+    } else {
+      for (const job of published) {
+        const condition = { from: [job.state], attempt: job.attempt };
+        if (await store.jobs.move(tx, job.id, condition, 'queued', { queuedAt: now })) moved.push(job);
       }
     }
     await store.jobs.addEvents(
@@ -74,13 +87,13 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
       dispatched = await store.inTransaction(async (tx) => {
         const due = await store.jobs.findDue(now, limit, paused, tx);
         if (due.length > 0) await port.publish(due.map(toItem));
-        return markQueued(tx, due);
+        return markQueued(tx, due, true);
       });
     } else {
       const due = await store.jobs.findDue(now, limit, paused);
       if (due.length === 0) return 0;
       await port.publish(due.map(toItem));
-      dispatched = await store.inTransaction((tx) => markQueued(tx, due));
+      dispatched = await store.inTransaction((tx) => markQueued(tx, due, false));
     }
     for (const job of dispatched) signals.jobChanged(job.id);
     return dispatched.length;

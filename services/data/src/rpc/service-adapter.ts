@@ -78,22 +78,28 @@ export function createServiceAdapter(logger: Logger, authorize: Authorize, shutd
     const header = new Metadata();
     header.set('x-request-id', requestId);
     call.sendMetadata(header);
+    // One controller per call, aborted by the client's cancellation or the server's shutdown. The
+    // shutdown listener is removed when the call ends, so that nothing per call outlives it.
     const cancelled = new AbortController();
-    call.on('cancelled', () => {
+    const abort = (): void => {
       cancelled.abort();
-    });
-    const signal = AbortSignal.any([cancelled.signal, shutdown]);
+    };
+    call.on('cancelled', abort);
+    shutdown.addEventListener('abort', abort, { once: true });
+    if (shutdown.aborted) abort();
     let code: Code = Code.OK;
     let caller: Caller = 'anonymous';
     try {
       caller = authorize(path, call.metadata);
       const log = logger.child({ requestId, method: path });
-      await invoke({ requestId, caller, log, signal });
+      await invoke({ requestId, caller, log, signal: cancelled.signal });
     } catch (error) {
       const { status, unexpected } = toGrpcStatus(error, requestId);
       if (unexpected) logger.error({ err: error, requestId, method: path }, 'unexpected error while handling a call');
       code = status.code;
       fail(status);
+    } finally {
+      shutdown.removeEventListener('abort', abort);
     }
     logger[levelOf(code)](
       {
