@@ -6,6 +6,7 @@ import {
   type InferCreationAttributes,
   type Sequelize,
 } from 'sequelize';
+import { TIMESTAMPS } from './models';
 
 export class JobTypeRow extends Model<InferAttributes<JobTypeRow>, InferCreationAttributes<JobTypeRow>> {
   declare name: string;
@@ -64,11 +65,6 @@ export interface JobModels {
   readonly Job: typeof JobRow;
   readonly JobEvent: typeof JobEventRow;
 }
-
-const TIMESTAMPS = {
-  createdAt: { type: DataTypes.DATE, allowNull: false },
-  updatedAt: { type: DataTypes.DATE, allowNull: false },
-};
 
 /** The job models of one connection (see defineModels): no associations, ids are plain columns. */
 export function defineJobModels(sequelize: Sequelize): JobModels {

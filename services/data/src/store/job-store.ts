@@ -84,6 +84,15 @@ export interface JobCondition {
   readonly attempt?: number;
 }
 
+/** The job, if it is still in one of `condition.from` (and at `condition.attempt`). */
+function whereStill(id: string, condition: JobCondition): WhereOptions {
+  return {
+    id,
+    state: { [Op.in]: [...condition.from] },
+    ...(condition.attempt === undefined ? {} : { attempt: condition.attempt }),
+  };
+}
+
 function toRecord(row: JobRow): JobRecord {
   return row.get({ plain: true });
 }
@@ -157,9 +166,10 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * so that of two concurrent moves exactly one wins. Answers whether this one did.
    */
   async function move(tx: Tx, id: string, condition: JobCondition, to: string, changes: JobChanges): Promise<boolean> {
-    const where: WhereOptions = { id, state: { [Op.in]: [...condition.from] } };
-    if (condition.attempt !== undefined) Object.assign(where, { attempt: condition.attempt });
-    const [updated] = await Job.update({ ...changes, state: to }, { where, transaction: asTransaction(tx) });
+    const [updated] = await Job.update(
+      { ...changes, state: to },
+      { where: whereStill(id, condition), transaction: asTransaction(tx) },
+    );
     return updated === 1;
   }
 
@@ -174,9 +184,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
 
   /** Changes columns of a job without moving it, under the same condition as `move`. */
   async function patch(tx: Tx, id: string, condition: JobCondition, changes: JobChanges): Promise<boolean> {
-    const where: WhereOptions = { id, state: { [Op.in]: [...condition.from] } };
-    if (condition.attempt !== undefined) Object.assign(where, { attempt: condition.attempt });
-    const [updated] = await Job.update(changes, { where, transaction: asTransaction(tx) });
+    const [updated] = await Job.update(changes, { where: whereStill(id, condition), transaction: asTransaction(tx) });
     return updated === 1;
   }
 

@@ -42,7 +42,8 @@ export class RequestRecordRow extends Model<
   declare updatedAt: CreationOptional<Date>;
 }
 
-const TIMESTAMPS = {
+/** created_at and updated_at, set by Sequelize (never by triggers). */
+export const TIMESTAMPS = {
   createdAt: { type: DataTypes.DATE, allowNull: false },
   updatedAt: { type: DataTypes.DATE, allowNull: false },
 };
