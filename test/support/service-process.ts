@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { createTestRedisPrefix } from './test-redis';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRY_POINTS = {
@@ -58,9 +59,12 @@ export function startServiceProcess(name: ServiceName, env: Readonly<Record<stri
 
 /** Like `startServiceProcess`, for any TypeScript entry file (a test-only main with its own handlers). */
 export function startEntryProcess(entry: string, env: Readonly<Record<string, string>>): ServiceProcess {
+  // A process given no Redis key prefix gets one of its own, wiped when it exits: a test never writes
+  // under the default prefix of a developer's Redis.
+  const redisPrefix = env['REDIS_KEY_PREFIX'] === undefined ? createTestRedisPrefix() : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    env,
+    env: redisPrefix ? { ...env, REDIS_KEY_PREFIX: redisPrefix.prefix } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -69,7 +73,10 @@ export function startEntryProcess(entry: string, env: Readonly<Record<string, st
   const listeners = new Set<() => void>();
   const exited = new Promise<Exit>((resolve) =>
     child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })),
-  );
+  ).then(async (result) => {
+    await redisPrefix?.drop();
+    return result;
+  });
   let exit: Exit | undefined;
   void exited.then((result) => {
     exit = result;
