@@ -1,66 +1,23 @@
 import assert from 'node:assert/strict';
-import { Client, credentials, Metadata, status as Code } from '@grpc/grpc-js';
-import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { Metadata, status as Code } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from '../../proto/gen/grpc/health/v1/health';
 import { WorkerServiceClient } from '../../proto/gen/tandem/v1/worker';
 import { newId } from '../../services/data/src/domain/ids';
 import { bearer, connect, detailsOf, expectCode, promiseClient, type PromiseClient } from '../support/grpc-client';
+import { openReflection } from '../support/reflection-client';
 import { newUserInput, startTestDataService, type TestDataService } from '../support/test-data-service';
 
 const CLIENT_TOKEN = 'client-token-'.padEnd(24, 'c');
 const WORKER_TOKEN = 'worker-token-'.padEnd(24, 'w');
-const REFLECTION_PATH = '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo';
 
-/** Reads the service names of a ServerReflectionResponse (list_services_response = 6, service = 1, name = 1). */
-function serviceNamesOf(response: Uint8Array): string[] {
-  const names: string[] = [];
-  const reader = new BinaryReader(response);
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (field === 7) throw new Error('reflection answered with an error_response');
-    if (field !== 6) {
-      reader.skip(wireType);
-      continue;
-    }
-    const list = new BinaryReader(reader.bytes());
-    while (list.pos < list.len) {
-      const [listField, listWireType] = list.tag();
-      if (listField !== 1) {
-        list.skip(listWireType);
-        continue;
-      }
-      const service = new BinaryReader(list.bytes());
-      while (service.pos < service.len) {
-        const [serviceField, serviceWireType] = service.tag();
-        if (serviceField === 1) names.push(service.string());
-        else service.skip(serviceWireType);
-      }
-    }
+/** Asks grpc.reflection.v1 for its service list, as grpcurl `list` does, with no token. */
+async function listServicesByReflection(address: string): Promise<string[]> {
+  const reflection = openReflection(address, 'v1');
+  try {
+    return await reflection.listServices();
+  } finally {
+    reflection.close();
   }
-  return names;
-}
-
-/** Asks grpc.reflection.v1 for its service list, as grpcurl `list` does, with `metadata` only. */
-function listServicesByReflection(address: string, metadata = new Metadata()): Promise<string[]> {
-  const client = new Client(address, credentials.createInsecure());
-  return new Promise<string[]>((resolve, reject) => {
-    const names: string[] = [];
-    const call = client.makeBidiStreamRequest(
-      REFLECTION_PATH,
-      (listServices: string) =>
-        Buffer.from(new BinaryWriter().tag(7, WireType.LengthDelimited).string(listServices).finish()),
-      (bytes: Buffer) => bytes,
-      metadata,
-      { deadline: Date.now() + 10_000 },
-    );
-    call.on('data', (response: Buffer) => {
-      names.push(...serviceNamesOf(response));
-      call.end();
-    });
-    call.on('error', reject);
-    call.on('end', () => resolve(names));
-    call.write('');
-  }).finally(() => client.close());
 }
 
 async function checkUntilServing(address: string, metadata: Metadata, timeoutMs = 5_000): Promise<void> {
