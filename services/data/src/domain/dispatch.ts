@@ -48,6 +48,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
         published.map((job) => job.id),
         'queued',
         { queuedAt: now },
+        now,
       );
       moved = [...published];
     } else {

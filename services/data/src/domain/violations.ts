@@ -18,8 +18,14 @@ export class Violations {
     return this.list.length === 0;
   }
 
+  /** The INVALID_ARGUMENT error listing every violation, if there is any. */
+  error(): InvalidArgumentError | undefined {
+    return this.list.length > 0 ? new InvalidArgumentError(this.list) : undefined;
+  }
+
   throwIfAny(): void {
-    if (this.list.length > 0) throw new InvalidArgumentError(this.list);
+    const error = this.error();
+    if (error) throw error;
   }
 }
 

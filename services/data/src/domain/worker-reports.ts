@@ -1,10 +1,10 @@
-import type { JobChanges, JobRecord, Store, Tx } from '../store';
-import { AbortedError, FailedPreconditionError, NotFoundError } from './errors';
+import type { JobChanges, JobRecord, NewJobEvent, Store, Tx } from '../store';
+import { AbortedError, FailedPreconditionError, NotFoundError, type DomainError } from './errors';
 import { checkId } from './ids';
 import { decideFailure } from './job-failure';
 import type { JobSignals } from './job-signals';
-import { isTerminal, TRANSITIONS, type JobState } from './job-state';
-import { toJobType } from './job-types';
+import { canMove, isTerminal, TRANSITIONS, type JobState } from './job-state';
+import { toJobType, type JobType } from './job-types';
 import { isJsonObject, jsonBytes, toJob, type Job, type JsonObject } from './jobs';
 import { Violations } from './violations';
 
@@ -43,16 +43,55 @@ function storable(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD');
 }
 
-function checkReport(jobId: string, attempt: number, workerId: string): void {
-  const violations = new Violations();
-  checkId(violations, jobId, 'job_id');
-  violations.check(Number.isInteger(attempt) && attempt >= 1, 'attempt', 'must be 1 or more');
+/** One report of a batch: a start, a completion or a failure of an attempt. */
+export type AttemptReport =
+  | { readonly kind: 'start'; readonly jobId: string; readonly attempt: number; readonly workerId: string }
+  | {
+      readonly kind: 'complete';
+      readonly jobId: string;
+      readonly attempt: number;
+      readonly workerId: string;
+      readonly result: JsonObject;
+    }
+  | {
+      readonly kind: 'fail';
+      readonly jobId: string;
+      readonly attempt: number;
+      readonly workerId: string;
+      readonly failure: Failure;
+    };
+
+/** How one report of a batch ended: recorded (with the lease, for a start) or refused. */
+export type ReportOutcome =
+  | { readonly ok: true; readonly started: StartedAttempt | undefined }
+  | { readonly ok: false; readonly error: DomainError };
+
+export const MAX_REPORTS = 500;
+
+function checkReport(violations: Violations, report: AttemptReport, prefix: string): void {
+  checkId(violations, report.jobId, `${prefix}job_id`);
+  violations.check(Number.isInteger(report.attempt) && report.attempt >= 1, `${prefix}attempt`, 'must be 1 or more');
   violations.check(
-    workerId.length >= 1 && workerId.length <= MAX_WORKER_ID && !/\p{Cc}/u.test(workerId),
-    'worker_id',
+    report.workerId.length >= 1 && report.workerId.length <= MAX_WORKER_ID && !/\p{Cc}/u.test(report.workerId),
+    `${prefix}worker_id`,
     `must be 1 to ${MAX_WORKER_ID} printable characters`,
   );
-  violations.throwIfAny();
+}
+
+/** The report's own INVALID_ARGUMENT, if any; `prefix` locates its fields in the request. */
+function invalidReport(report: AttemptReport, prefix: string, maxResultBytes: number): DomainError | undefined {
+  const violations = new Violations();
+  checkReport(violations, report, prefix);
+  if (report.kind === 'complete') {
+    if (violations.check(isJsonObject(report.result), `${prefix}result`, 'must be a JSON object')) {
+      violations.check(
+        jsonBytes(report.result) <= maxResultBytes,
+        `${prefix}result`,
+        `must be at most ${maxResultBytes} bytes as JSON`,
+      );
+    }
+  }
+  return violations.error();
 }
 
 function stale(job: JobRecord, attempt: number): AbortedError {
@@ -63,10 +102,97 @@ function stale(job: JobRecord, attempt: number): AbortedError {
   );
 }
 
+function finished(job: JobRecord): FailedPreconditionError {
+  return new FailedPreconditionError('JOB_FINISHED', `job ${job.id} is ${job.state}; skip it`, {
+    jobId: job.id,
+    state: job.state,
+  });
+}
+
+function unknownType(job: JobRecord): FailedPreconditionError {
+  return new FailedPreconditionError('UNKNOWN_JOB_TYPE', `job type ${job.type} no longer exists`);
+}
+
+/** The single-report methods answer as the batch would, by throwing the refusal. */
+function unwrap(outcome: ReportOutcome | undefined): StartedAttempt | undefined {
+  if (!outcome) throw new Error('a batch of one report answered nothing');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.started;
+}
+
 /**
- * The reports of workers. Each names its attempt and is applied by a conditional UPDATE on (state,
- * attempt): of two competing reports exactly one wins, a report of an attempt that is no longer current
- * is refused with ABORTED, and a retried report of an already recorded step answers as the first did.
+ * The writes of one batch, applied at its end: moves that set the same values run as one UPDATE (the
+ * rows are locked, so each was checked already), and every event goes in one INSERT.
+ */
+class BatchWrites {
+  private readonly moves = new Map<string, { to: string; changes: JobChanges; ids: string[] }>();
+  private readonly events: NewJobEvent[] = [];
+
+  move(job: JobRecord, attempt: number, to: JobState, changes: JobChanges, workerId: string, message: string): void {
+    const key = JSON.stringify([to, changes]);
+    const group = this.moves.get(key);
+    if (group) group.ids.push(job.id);
+    else this.moves.set(key, { to, changes, ids: [job.id] });
+    this.events.push({ jobId: job.id, attempt, fromState: job.state, toState: to, progress: null, message, workerId });
+  }
+
+  async apply(store: Store, tx: Tx, at: Date): Promise<void> {
+    for (const { to, changes, ids } of this.moves.values()) await store.jobs.moveLocked(tx, ids, to, changes, at);
+    await store.jobs.addEvents(tx, this.events);
+  }
+}
+
+const RECORDED: ReportOutcome = { ok: true, started: undefined };
+
+function decideStart(
+  job: JobRecord,
+  type: JobType,
+  { attempt, workerId }: AttemptReport,
+  now: Date,
+  graceMs: number,
+  writes: BatchWrites,
+): ReportOutcome {
+  const lease = { timeoutMs: type.timeoutMs, heartbeatMs: heartbeatOf(type.timeoutMs, graceMs) };
+  if (job.attempt === attempt && job.state === 'running' && job.workerId === workerId) {
+    return { ok: true, started: { job: toJob(job), ...lease } };
+  }
+  if (isTerminal(job.state as JobState)) return { ok: false, error: finished(job) };
+  if (!canMove('start', job.state as JobState) || job.attempt !== attempt - 1) {
+    return { ok: false, error: stale(job, attempt) };
+  }
+  const changes = {
+    attempt,
+    workerId,
+    leaseExpiresAt: new Date(now.getTime() + type.timeoutMs + graceMs),
+    progress: 0,
+    progressMessage: '',
+  };
+  writes.move(job, attempt, TRANSITIONS.start.to, changes, workerId, 'started');
+  const started = toJob({ ...job, ...changes, state: TRANSITIONS.start.to, updatedAt: now });
+  return { ok: true, started: { job: started, ...lease } };
+}
+
+function decideComplete(
+  job: JobRecord,
+  { attempt, workerId }: AttemptReport,
+  result: JsonObject,
+  now: Date,
+  writes: BatchWrites,
+): ReportOutcome {
+  if (job.attempt === attempt && job.state === 'succeeded' && job.workerId === workerId) return RECORDED;
+  if (!canMove('complete', job.state as JobState) || job.attempt !== attempt) {
+    return { ok: false, error: stale(job, attempt) };
+  }
+  const changes = { result: JSON.stringify(result), finishedAt: now, leaseExpiresAt: null, progress: 100 };
+  writes.move(job, attempt, TRANSITIONS.complete.to, changes, workerId, 'succeeded');
+  return RECORDED;
+}
+
+/**
+ * The reports of workers. Each names its attempt and is checked against the job's row, which the
+ * transaction holds locked: of two competing reports exactly one wins, a report of an attempt that is no
+ * longer current is refused with ABORTED, and a retried report of an already recorded step answers as
+ * the first did. A batch of reports costs one transaction and a handful of statements, whatever its size.
  */
 export function createWorkerReports(store: Store, signals: JobSignals, settings: LeaseSettings) {
   async function findOrThrow(id: string, tx: Tx): Promise<JobRecord> {
@@ -77,7 +203,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
 
   async function typeOf(job: JobRecord, tx: Tx) {
     const record = await store.jobTypes.find(job.type, tx);
-    if (!record) throw new FailedPreconditionError('UNKNOWN_JOB_TYPE', `job type ${job.type} no longer exists`);
+    if (!record) throw unknownType(job);
     return toJobType(record);
   }
 
@@ -87,42 +213,125 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     return toJob(record);
   }
 
-  async function startAttempt(jobId: string, attempt: number, workerId: string): Promise<StartedAttempt> {
-    checkReport(jobId, attempt, workerId);
-    const started = await store.inTransaction(async (tx) => {
-      const job = await findOrThrow(jobId, tx);
-      const type = await typeOf(job, tx);
-      const lease = { timeoutMs: type.timeoutMs, heartbeatMs: heartbeatOf(type.timeoutMs, settings.leaseGraceMs) };
-      if (job.attempt === attempt && job.state === 'running' && job.workerId === workerId) return lease;
-      if (isTerminal(job.state as JobState)) {
-        throw new FailedPreconditionError('JOB_FINISHED', `job ${jobId} is ${job.state}; skip it`, {
-          jobId,
-          state: job.state,
-        });
+  /** A failure, recorded at once: failures are rare and each needs its own decision and backoff. */
+  async function recordFailureReport(
+    tx: Tx,
+    job: JobRecord,
+    type: JobType | undefined,
+    report: AttemptReport,
+    failure: Failure,
+  ) {
+    const { attempt, workerId } = report;
+    const alreadyRecorded =
+      job.attempt === attempt &&
+      job.workerId === workerId &&
+      job.state !== 'running' &&
+      (job.lastError === storable(failure.error).slice(0, MAX_ERROR_LENGTH) || failure.released);
+    if (alreadyRecorded) return { outcome: RECORDED, failed: false };
+    if (!type) return { outcome: { ok: false, error: unknownType(job) } as const, failed: false };
+    if (!(await recordFailure(tx, job, type, attempt, workerId, failure))) {
+      return { outcome: { ok: false, error: stale(job, attempt) } as const, failed: false };
+    }
+    return { outcome: RECORDED, failed: true };
+  }
+
+  /**
+   * Records valid reports of distinct jobs in one transaction, each decided against its locked row, and
+   * fills in their outcomes.
+   */
+  async function recordValid(reports: ReadonlyArray<readonly [number, AttemptReport]>, outcomes: ReportOutcome[]) {
+    let failed = false;
+    await store.inTransaction(async (tx) => {
+      const ids = reports.map(([, report]) => report.jobId);
+      const jobs = new Map((await store.jobs.findManyLocked(tx, ids)).map((job) => [job.id, job]));
+      const typeNames = [...new Set([...jobs.values()].map((job) => job.type))];
+      const types = new Map((await store.jobTypes.findMany(typeNames, tx)).map((type) => [type.name, toJobType(type)]));
+      const now = new Date();
+      const writes = new BatchWrites();
+      for (const [index, report] of reports) {
+        const job = jobs.get(report.jobId);
+        const type = job && types.get(job.type);
+        if (!job) {
+          outcomes[index] = { ok: false, error: new NotFoundError('job', report.jobId) };
+        } else if (report.kind === 'complete') {
+          outcomes[index] = decideComplete(job, report, report.result, now, writes);
+        } else if (report.kind === 'fail') {
+          const decided = await recordFailureReport(tx, job, type, report, report.failure);
+          outcomes[index] = decided.outcome;
+          failed ||= decided.failed;
+        } else if (!type) {
+          outcomes[index] = { ok: false, error: unknownType(job) };
+        } else {
+          outcomes[index] = decideStart(job, type, report, now, settings.leaseGraceMs, writes);
+        }
       }
-      const condition = { from: TRANSITIONS.start.from, attempt: attempt - 1 };
-      const now = Date.now();
-      const moved = await store.jobs.move(tx, jobId, condition, 'running', {
-        attempt,
-        workerId,
-        leaseExpiresAt: new Date(now + type.timeoutMs + settings.leaseGraceMs),
-        progress: 0,
-        progressMessage: '',
-      });
-      if (!moved) throw stale(job, attempt);
-      await store.jobs.addEvents(tx, [
-        { jobId, attempt, fromState: job.state, toState: 'running', progress: null, message: 'started', workerId },
-      ]);
-      return lease;
+      await writes.apply(store, tx, now);
     });
-    signals.jobChanged(jobId);
-    return { job: await reload(jobId), ...started };
+    if (failed) signals.jobsDue();
+    reports.forEach(([index, report]) => {
+      if (outcomes[index]?.ok) signals.jobChanged(report.jobId);
+    });
+  }
+
+  /**
+   * Records a batch of reports, each as its single method would, and answers each one's outcome in
+   * order. Throws INVALID_ARGUMENT for the whole batch when it is empty, too large or names a job twice;
+   * `prefixOf` locates each report's fields in the request.
+   */
+  async function recordReports(
+    reports: readonly AttemptReport[],
+    prefixOf: (index: number, report: AttemptReport) => string,
+  ): Promise<ReportOutcome[]> {
+    const violations = new Violations();
+    violations.check(
+      reports.length >= 1 && reports.length <= MAX_REPORTS,
+      'reports',
+      `must hold 1 to ${MAX_REPORTS} reports`,
+    );
+    const seen = new Set<string>();
+    reports.forEach((report, index) => {
+      violations.check(
+        !seen.has(report.jobId),
+        `${prefixOf(index, report)}job_id`,
+        'names a job reported earlier in the batch',
+      );
+      seen.add(report.jobId);
+    });
+    violations.throwIfAny();
+    const outcomes: ReportOutcome[] = [];
+    const valid: Array<readonly [number, AttemptReport]> = [];
+    reports.forEach((report, index) => {
+      const error = invalidReport(report, prefixOf(index, report), settings.maxResultBytes);
+      if (error) outcomes[index] = { ok: false, error };
+      else valid.push([index, report]);
+    });
+    if (valid.length > 0) await recordValid(valid, outcomes);
+    return outcomes;
+  }
+
+  const alone = () => '';
+
+  async function startAttempt(jobId: string, attempt: number, workerId: string): Promise<StartedAttempt> {
+    const [outcome] = await recordReports([{ kind: 'start', jobId, attempt, workerId }], alone);
+    const started = unwrap(outcome);
+    if (!started) throw new Error('a recorded start answered no lease');
+    return started;
+  }
+
+  async function completeAttempt(jobId: string, attempt: number, workerId: string, result: JsonObject): Promise<Job> {
+    unwrap((await recordReports([{ kind: 'complete', jobId, attempt, workerId, result }], alone))[0]);
+    return reload(jobId);
+  }
+
+  async function failAttempt(jobId: string, attempt: number, workerId: string, failure: Failure): Promise<Job> {
+    unwrap((await recordReports([{ kind: 'fail', jobId, attempt, workerId, failure }], alone))[0]);
+    return reload(jobId);
   }
 
   async function reportProgress(jobId: string, attempt: number, workerId: string, progress: number, text: string) {
-    checkReport(jobId, attempt, workerId);
     const message = storable(text);
     const violations = new Violations();
+    checkReport(violations, { kind: 'start', jobId, attempt, workerId }, '');
     violations.check(Number.isInteger(progress) && progress >= 0 && progress <= 100, 'progress', 'must be 0 to 100');
     violations.check(
       message.length <= MAX_PROGRESS_MESSAGE,
@@ -151,38 +360,15 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     return { cancelRequested };
   }
 
-  async function completeAttempt(jobId: string, attempt: number, workerId: string, result: JsonObject): Promise<Job> {
-    checkReport(jobId, attempt, workerId);
-    const violations = new Violations();
-    if (violations.check(isJsonObject(result), 'result', 'must be a JSON object')) {
-      violations.check(
-        jsonBytes(result) <= settings.maxResultBytes,
-        'result',
-        `must be at most ${settings.maxResultBytes} bytes as JSON`,
-      );
-    }
-    violations.throwIfAny();
-    await store.inTransaction(async (tx) => {
-      const job = await findOrThrow(jobId, tx);
-      if (job.attempt === attempt && job.state === 'succeeded' && job.workerId === workerId) return;
-      const moved = await store.jobs.move(tx, jobId, { from: TRANSITIONS.complete.from, attempt }, 'succeeded', {
-        result: JSON.stringify(result),
-        finishedAt: new Date(),
-        leaseExpiresAt: null,
-        progress: 100,
-      });
-      if (!moved) throw stale(job, attempt);
-      await store.jobs.addEvents(tx, [
-        { jobId, attempt, fromState: 'running', toState: 'succeeded', progress: null, message: 'succeeded', workerId },
-      ]);
-    });
-    signals.jobChanged(jobId);
-    return reload(jobId);
-  }
-
   /** Records a failed attempt in `tx`; answers false when the attempt was not the running one. */
-  async function recordFailure(tx: Tx, job: JobRecord, attempt: number, workerId: string | null, failure: Failure) {
-    const type = await typeOf(job, tx);
+  async function recordFailure(
+    tx: Tx,
+    job: JobRecord,
+    type: JobType,
+    attempt: number,
+    workerId: string | null,
+    failure: Failure,
+  ) {
     const error = storable(failure.error).slice(0, MAX_ERROR_LENGTH);
     const outcome = decideFailure(
       {
@@ -211,23 +397,6 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     return true;
   }
 
-  async function failAttempt(jobId: string, attempt: number, workerId: string, failure: Failure): Promise<Job> {
-    checkReport(jobId, attempt, workerId);
-    await store.inTransaction(async (tx) => {
-      const job = await findOrThrow(jobId, tx);
-      const alreadyRecorded =
-        job.attempt === attempt &&
-        job.workerId === workerId &&
-        job.state !== 'running' &&
-        (job.lastError === storable(failure.error).slice(0, MAX_ERROR_LENGTH) || failure.released);
-      if (alreadyRecorded) return;
-      if (!(await recordFailure(tx, job, attempt, workerId, failure))) throw stale(job, attempt);
-    });
-    signals.jobsDue();
-    signals.jobChanged(jobId);
-    return reload(jobId);
-  }
-
   /** Fails the attempts whose lease lapsed (their worker died or lost touch); answers how many. */
   async function expireLeases(limit: number): Promise<number> {
     const expired = await store.jobs.expiredLeases(new Date(), limit);
@@ -236,7 +405,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
       const failed = await store.inTransaction(async (tx) => {
         const job = await findOrThrow(candidate.id, tx);
         if (job.state !== 'running' || job.attempt !== candidate.attempt) return false;
-        return recordFailure(tx, job, job.attempt, null, {
+        return recordFailure(tx, job, await typeOf(job, tx), job.attempt, null, {
           error: `lease expired: no report from worker ${job.workerId ?? 'unknown'} within the timeout and grace`,
           retryable: true,
           released: false,
@@ -251,7 +420,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     return count;
   }
 
-  return { startAttempt, reportProgress, completeAttempt, failAttempt, expireLeases };
+  return { recordReports, startAttempt, reportProgress, completeAttempt, failAttempt, expireLeases };
 }
 
 export type WorkerReports = ReturnType<typeof createWorkerReports>;

@@ -48,13 +48,13 @@ function pack(typeName: string, value: Uint8Array): Any {
   return Any.fromPartial({ typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) });
 }
 
-function richStatus(
+function statusMessage(
   code: Code,
   message: string,
   reason: string,
   metadata: Record<string, string>,
   badRequest?: BadRequest,
-): MappedError['status'] {
+): Status {
   const details = [
     pack(
       'google.rpc.ErrorInfo',
@@ -62,12 +62,25 @@ function richStatus(
     ),
   ];
   if (badRequest) details.push(pack('google.rpc.BadRequest', BadRequest.encode(badRequest).finish()));
+  return Status.fromPartial({ code, message, details });
+}
+
+function richStatus(status: Status): MappedError['status'] {
   const trailer = new Metadata();
-  trailer.set(
-    'grpc-status-details-bin',
-    Buffer.from(Status.encode(Status.fromPartial({ code, message, details })).finish()),
-  );
-  return { code, details: message, metadata: trailer };
+  trailer.set('grpc-status-details-bin', Buffer.from(Status.encode(status).finish()));
+  return { code: status.code as Code, details: status.message, metadata: trailer };
+}
+
+/** A domain error as google.rpc.Status: its code, message, ErrorInfo and, if any, BadRequest. */
+export function toStatusMessage(error: DomainError): Status {
+  const code = CODE_OF.find(([type]) => error instanceof type)?.[1] ?? Code.INTERNAL;
+  const badRequest =
+    error instanceof InvalidArgumentError
+      ? BadRequest.fromPartial({
+          fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+        })
+      : undefined;
+  return statusMessage(code, error.message, error.reason, { ...error.metadata }, badRequest);
 }
 
 /**
@@ -76,32 +89,19 @@ function richStatus(
  * with a message that leaks nothing.
  */
 export function toGrpcStatus(error: unknown, requestId: string): MappedError {
-  if (error instanceof DomainError) {
-    const code = CODE_OF.find(([type]) => error instanceof type)?.[1] ?? Code.INTERNAL;
-    const badRequest =
-      error instanceof InvalidArgumentError
-        ? BadRequest.fromPartial({
-            fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
-          })
-        : undefined;
-    return {
-      status: richStatus(code, error.message, error.reason, { ...error.metadata }, badRequest),
-      unexpected: false,
-    };
-  }
+  if (error instanceof DomainError) return { status: richStatus(toStatusMessage(error)), unexpected: false };
   if (error instanceof Error && UNAVAILABLE_ERROR_NAMES.has(error.name)) {
     return {
       status: richStatus(
-        Code.UNAVAILABLE,
-        'the database is unavailable; retry with backoff',
-        'DATABASE_UNAVAILABLE',
-        {},
+        statusMessage(Code.UNAVAILABLE, 'the database is unavailable; retry with backoff', 'DATABASE_UNAVAILABLE', {}),
       ),
       unexpected: false,
     };
   }
   return {
-    status: richStatus(Code.INTERNAL, `internal error (request id ${requestId})`, 'INTERNAL', { requestId }),
+    status: richStatus(
+      statusMessage(Code.INTERNAL, `internal error (request id ${requestId})`, 'INTERNAL', { requestId }),
+    ),
     unexpected: true,
   };
 }

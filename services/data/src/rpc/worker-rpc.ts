@@ -1,13 +1,52 @@
 import {
+  AttemptReportResult,
+  BatchReportAttemptsResponse,
   ReportProgressResponse,
   StartAttemptResponse,
+  type AttemptReport as AttemptReportMessage,
   type WorkerServiceServer,
   WorkerServiceService,
 } from '../../../../proto/gen/tandem/v1/worker';
-import type { WorkerReports } from '../domain/worker-reports';
+import type { StartedAttempt, AttemptReport, ReportOutcome, WorkerReports } from '../domain/worker-reports';
+import { Violations } from '../domain/violations';
 import { fromMs } from './duration';
+import { toStatusMessage } from './error-status';
 import { toJobMessage } from './job-rpc';
 import type { ServiceAdapter } from './service-adapter';
+
+function toStartedMessage(started: StartedAttempt): StartAttemptResponse {
+  return StartAttemptResponse.fromPartial({
+    job: toJobMessage(started.job),
+    timeout: fromMs(started.timeoutMs),
+    heartbeatInterval: fromMs(started.heartbeatMs),
+  });
+}
+
+/** The domain's report, or undefined for an entry that names no kind. */
+function toReport({ report }: AttemptReportMessage): AttemptReport | undefined {
+  switch (report?.$case) {
+    case 'start': {
+      const { jobId, attempt, workerId } = report.value;
+      return { kind: 'start', jobId, attempt, workerId };
+    }
+    case 'complete': {
+      const { jobId, attempt, workerId, result } = report.value;
+      return { kind: 'complete', jobId, attempt, workerId, result: result ?? {} };
+    }
+    case 'fail': {
+      const { jobId, attempt, workerId, error, retryable, released } = report.value;
+      return { kind: 'fail', jobId, attempt, workerId, failure: { error, retryable, released } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function toResultMessage(outcome: ReportOutcome): AttemptReportResult {
+  if (!outcome.ok) return { result: { $case: 'error', value: toStatusMessage(outcome.error) } };
+  if (outcome.started) return { result: { $case: 'started', value: toStartedMessage(outcome.started) } };
+  return { result: { $case: 'recorded', value: {} } };
+}
 
 /** WorkerService over the worker reports domain; the authorizer keeps it to worker tokens. */
 export function createWorkerRpc(
@@ -17,20 +56,26 @@ export function createWorkerRpc(
   return [
     WorkerServiceService,
     adapt<WorkerServiceServer>(WorkerServiceService, {
-      startAttempt: async ({ jobId, attempt, workerId }) => {
-        const started = await reports.startAttempt(jobId, attempt, workerId);
-        return StartAttemptResponse.fromPartial({
-          job: toJobMessage(started.job),
-          timeout: fromMs(started.timeoutMs),
-          heartbeatInterval: fromMs(started.heartbeatMs),
-        });
-      },
+      startAttempt: async ({ jobId, attempt, workerId }) =>
+        toStartedMessage(await reports.startAttempt(jobId, attempt, workerId)),
       reportProgress: async ({ jobId, attempt, workerId, progress, message }) =>
         ReportProgressResponse.fromPartial(await reports.reportProgress(jobId, attempt, workerId, progress, message)),
       completeAttempt: async ({ jobId, attempt, workerId, result }) =>
         toJobMessage(await reports.completeAttempt(jobId, attempt, workerId, result ?? {})),
       failAttempt: async ({ jobId, attempt, workerId, error, retryable, released }) =>
         toJobMessage(await reports.failAttempt(jobId, attempt, workerId, { error, retryable, released })),
+      batchReportAttempts: async (request) => {
+        const violations = new Violations();
+        const batch: AttemptReport[] = [];
+        request.reports.forEach((entry, index) => {
+          const report = toReport(entry);
+          if (report) batch.push(report);
+          else violations.add(`reports[${index}]`, 'must hold start, complete or fail');
+        });
+        violations.throwIfAny();
+        const outcomes = await reports.recordReports(batch, (index, report) => `reports[${index}].${report.kind}.`);
+        return BatchReportAttemptsResponse.fromPartial({ results: outcomes.map(toResultMessage) });
+      },
     }),
   ];
 }

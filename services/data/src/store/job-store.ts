@@ -133,6 +133,17 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     return row ? toRecord(row) : null;
   }
 
+  /** The jobs among `ids`, locked until `tx` ends (in id order, so that two batches never deadlock). */
+  async function findManyLocked(tx: Tx, ids: readonly string[]): Promise<JobRecord[]> {
+    const rows = await Job.findAll({
+      where: { id: { [Op.in]: [...ids] } },
+      order: [['id', 'ASC']],
+      lock: true,
+      transaction: asTransaction(tx),
+    });
+    return rows.map(toRecord);
+  }
+
   async function findByIdempotencyKey(type: string, key: string, tx?: Tx): Promise<JobRecord | null> {
     const row = await Job.findOne({ where: { type, idempotencyKey: key }, transaction: asTransaction(tx) });
     return row ? toRecord(row) : null;
@@ -173,11 +184,21 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     return updated === 1;
   }
 
-  /** Moves jobs whose rows the transaction holds locked: one statement instead of one per job. */
-  async function moveLocked(tx: Tx, ids: readonly string[], to: string, changes: JobChanges): Promise<number> {
+  /**
+   * Moves jobs whose rows the transaction holds locked (so their state was checked and cannot have
+   * changed): one statement instead of one per job. `updatedAt` is `at`, so that the caller knows the
+   * rows' new values without reading them again.
+   */
+  async function moveLocked(
+    tx: Tx,
+    ids: readonly string[],
+    to: string,
+    changes: JobChanges,
+    at: Date,
+  ): Promise<number> {
     const [updated] = await Job.update(
-      { ...changes, state: to },
-      { where: { id: { [Op.in]: [...ids] } }, transaction: asTransaction(tx) },
+      { ...changes, state: to, updatedAt: at },
+      { where: { id: { [Op.in]: [...ids] } }, transaction: asTransaction(tx), silent: true },
     );
     return updated;
   }
@@ -268,6 +289,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   return {
     insert,
     find,
+    findManyLocked,
     findByIdempotencyKey,
     list,
     count,
