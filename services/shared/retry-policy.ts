@@ -18,7 +18,7 @@ export const REPORT_RETRY_CODES: ReadonlySet<Code> = new Set([
   Code.RESOURCE_EXHAUSTED,
 ]);
 
-function isCode(value: number): value is Code {
+export function isCode(value: number): value is Code {
   return value in Code;
 }
 

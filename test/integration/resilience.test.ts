@@ -389,10 +389,10 @@ describe('resilience on PostgreSQL', function () {
         secondData.lines,
         (entry) =>
           entry['msg'] === 'call' &&
-          entry['method'] === '/tandem.v1.WorkerService/CompleteAttempt' &&
+          entry['method'] === '/tandem.v1.WorkerService/BatchReportAttempts' &&
           entry['code'] === 'OK',
       );
-      assert.equal(completed.length, 1, 'the restarted data service took the CompleteAttempt');
+      assert.equal(completed.length, 1, "the restarted data service took the worker's completion report");
       const retried = logEntries(
         worker.lines,
         (entry) => entry['msg'] === 'the data service did not take a report; retrying',

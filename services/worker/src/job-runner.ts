@@ -5,9 +5,13 @@ import type { Logger } from '../../shared/logger';
 import { codeOf, REPORT_RETRY_CODES, withRetry } from '../../shared/retry-policy';
 import type { DataServiceClient } from './data-service-client';
 import { NonRetryableError, type JobHandler } from './job-handler';
+import type { AttemptReporter } from './report-batcher';
 
 export interface JobRunnerOptions {
+  /** For heartbeats, and handed to handlers. */
   readonly data: DataServiceClient;
+  /** Where starts and outcomes go (in batches). */
+  readonly reporter: AttemptReporter;
   readonly handlers: ReadonlyMap<string, JobHandler>;
   readonly workerId: string;
   readonly log: Logger;
@@ -31,12 +35,12 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * Runs one delivery of one attempt: claim it (StartAttempt), run the handler with a timeout, heartbeats
+ * Runs one delivery of one attempt: claim it (a start report), run the handler with a timeout, heartbeats
  * and an AbortSignal, then record the outcome. Reports are retried while the data service is away;
  * every report names the attempt, so a retried or late one changes nothing.
  */
 export function createJobRunner(options: JobRunnerOptions) {
-  const { data, handlers, workerId, log } = options;
+  const { data, reporter, handlers, workerId, log } = options;
 
   function report<T>(call: () => Promise<T>): Promise<T> {
     return withRetry(call, {
@@ -52,7 +56,7 @@ export function createJobRunner(options: JobRunnerOptions) {
 
   async function start(message: DispatchMessage) {
     try {
-      return await report(() => data.worker.startAttempt({ ...message, workerId }));
+      return await report(() => reporter.start({ ...message, workerId }));
     } catch (error) {
       const code = codeOf(error);
       if (code !== undefined && SKIP_CODES.has(code)) {
@@ -147,7 +151,7 @@ export function createJobRunner(options: JobRunnerOptions) {
     }
     try {
       if (outcome.ok) {
-        await report(() => data.worker.completeAttempt({ jobId: job.id, attempt, workerId, result: outcome.result }));
+        await report(() => reporter.complete({ jobId: job.id, attempt, workerId, result: outcome.result }));
         log.info({ jobId: job.id, attempt, type: job.type }, 'job attempt succeeded');
         return;
       }
@@ -157,7 +161,7 @@ export function createJobRunner(options: JobRunnerOptions) {
       const error =
         outcome.reason === 'timeout' ? `timed out after ${durationMs(started.timeout)} ms` : messageOf(outcome.error);
       await report(() =>
-        data.worker.failAttempt({
+        reporter.fail({
           jobId: job.id,
           attempt,
           workerId,

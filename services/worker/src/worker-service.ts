@@ -18,6 +18,7 @@ import { createJobRunner } from './job-runner';
 import { createEmailSendJob } from './jobs/email-send-job';
 import { createUsersExportJob } from './jobs/users-export-job';
 import { createWebhookDeliverJob } from './jobs/webhook-deliver-job';
+import { createReportBatcher, MAX_REPORTS_PER_BATCH } from './report-batcher';
 import { createSlotScheduler } from './slot-scheduler';
 import { credentials } from '@grpc/grpc-js';
 
@@ -67,6 +68,7 @@ export async function startWorkerService(
   const released = new AbortController();
   const runDelivery = createJobRunner({
     data,
+    reporter: createReportBatcher((request) => data.worker.batchReportAttempts(request), MAX_REPORTS_PER_BATCH),
     handlers: new Map(handlers.map((handler) => [handler.type, handler])),
     workerId,
     log: log.child({ workerId }),

@@ -240,8 +240,8 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
    * fills in their outcomes.
    */
   async function recordValid(reports: ReadonlyArray<readonly [number, AttemptReport]>, outcomes: ReportOutcome[]) {
-    let failed = false;
-    await store.inTransaction(async (tx) => {
+    const failed = await store.inTransaction(async (tx) => {
+      let anyFailed = false;
       const ids = reports.map(([, report]) => report.jobId);
       const jobs = new Map((await store.jobs.findManyLocked(tx, ids)).map((job) => [job.id, job]));
       const typeNames = [...new Set([...jobs.values()].map((job) => job.type))];
@@ -258,7 +258,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
         } else if (report.kind === 'fail') {
           const decided = await recordFailureReport(tx, job, type, report, report.failure);
           outcomes[index] = decided.outcome;
-          failed ||= decided.failed;
+          anyFailed ||= decided.failed;
         } else if (!type) {
           outcomes[index] = { ok: false, error: unknownType(job) };
         } else {
@@ -266,6 +266,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
         }
       }
       await writes.apply(store, tx, now);
+      return anyFailed;
     });
     if (failed) signals.jobsDue();
     reports.forEach(([index, report]) => {

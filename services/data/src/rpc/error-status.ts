@@ -65,22 +65,34 @@ function statusMessage(
   return Status.fromPartial({ code, message, details });
 }
 
-function richStatus(status: Status): MappedError['status'] {
+function richStatus(
+  code: Code,
+  message: string,
+  reason: string,
+  metadata: Record<string, string>,
+  badRequest?: BadRequest,
+): MappedError['status'] {
   const trailer = new Metadata();
+  const status = statusMessage(code, message, reason, metadata, badRequest);
   trailer.set('grpc-status-details-bin', Buffer.from(Status.encode(status).finish()));
-  return { code: status.code as Code, details: status.message, metadata: trailer };
+  return { code, details: message, metadata: trailer };
+}
+
+function codeOf(error: DomainError): Code {
+  return CODE_OF.find(([type]) => error instanceof type)?.[1] ?? Code.INTERNAL;
+}
+
+function badRequestOf(error: DomainError): BadRequest | undefined {
+  return error instanceof InvalidArgumentError
+    ? BadRequest.fromPartial({
+        fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
+      })
+    : undefined;
 }
 
 /** A domain error as google.rpc.Status: its code, message, ErrorInfo and, if any, BadRequest. */
 export function toStatusMessage(error: DomainError): Status {
-  const code = CODE_OF.find(([type]) => error instanceof type)?.[1] ?? Code.INTERNAL;
-  const badRequest =
-    error instanceof InvalidArgumentError
-      ? BadRequest.fromPartial({
-          fieldViolations: error.violations.map((v) => ({ field: v.field, description: v.description })),
-        })
-      : undefined;
-  return statusMessage(code, error.message, error.reason, { ...error.metadata }, badRequest);
+  return statusMessage(codeOf(error), error.message, error.reason, { ...error.metadata }, badRequestOf(error));
 }
 
 /**
@@ -89,19 +101,25 @@ export function toStatusMessage(error: DomainError): Status {
  * with a message that leaks nothing.
  */
 export function toGrpcStatus(error: unknown, requestId: string): MappedError {
-  if (error instanceof DomainError) return { status: richStatus(toStatusMessage(error)), unexpected: false };
+  if (error instanceof DomainError) {
+    return {
+      status: richStatus(codeOf(error), error.message, error.reason, { ...error.metadata }, badRequestOf(error)),
+      unexpected: false,
+    };
+  }
   if (error instanceof Error && UNAVAILABLE_ERROR_NAMES.has(error.name)) {
     return {
       status: richStatus(
-        statusMessage(Code.UNAVAILABLE, 'the database is unavailable; retry with backoff', 'DATABASE_UNAVAILABLE', {}),
+        Code.UNAVAILABLE,
+        'the database is unavailable; retry with backoff',
+        'DATABASE_UNAVAILABLE',
+        {},
       ),
       unexpected: false,
     };
   }
   return {
-    status: richStatus(
-      statusMessage(Code.INTERNAL, `internal error (request id ${requestId})`, 'INTERNAL', { requestId }),
-    ),
+    status: richStatus(Code.INTERNAL, `internal error (request id ${requestId})`, 'INTERNAL', { requestId }),
     unexpected: true,
   };
 }

@@ -1,0 +1,127 @@
+import { status as Code } from '@grpc/grpc-js';
+import type { Status } from '../../../proto/gen/google/rpc/status';
+import { isCode } from '../../shared/retry-policy';
+import type {
+  AttemptReport,
+  AttemptReportResult,
+  BatchReportAttemptsRequest,
+  BatchReportAttemptsResponse,
+  CompleteAttemptRequest,
+  FailAttemptRequest,
+  StartAttemptRequest,
+  StartAttemptResponse,
+} from '../../../proto/gen/tandem/v1/worker';
+
+/** The most reports BatchReportAttempts takes in one call. */
+export const MAX_REPORTS_PER_BATCH = 500;
+
+/** How the worker records each step of an attempt: one call per report, whatever carries it. */
+export interface AttemptReporter {
+  start(request: StartAttemptRequest): Promise<StartAttemptResponse>;
+  complete(request: CompleteAttemptRequest): Promise<void>;
+  fail(request: FailAttemptRequest): Promise<void>;
+}
+
+/** A report the data service refused; `code` is the gRPC code the single method would have failed with. */
+export class ReportRefusedError extends Error {
+  override readonly name = 'ReportRefusedError';
+  readonly code: Code;
+  constructor(status: Status) {
+    super(`${Code[status.code] ?? status.code}: ${status.message}`);
+    this.code = isCode(status.code) ? status.code : Code.UNKNOWN;
+  }
+}
+
+interface PendingReport {
+  readonly jobId: string;
+  readonly report: AttemptReport;
+  readonly settle: (result: AttemptReportResult | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Sends reports in batches: a report waits only while the previous batch is in flight, so that an idle
+ * worker reports at once and a busy one sends everything that piled up in one call and one transaction.
+ * A batch never names a job twice (the data service refuses that): a second report of a job waits for
+ * the next batch. A failed call fails every report it carried, for each caller to retry.
+ */
+export function createReportBatcher(
+  send: (request: BatchReportAttemptsRequest) => Promise<BatchReportAttemptsResponse>,
+  maxBatch: number,
+): AttemptReporter {
+  let waiting: PendingReport[] = [];
+  let inFlight = false;
+  let scheduled = false;
+
+  function takeBatch(): PendingReport[] {
+    const jobs = new Set<string>();
+    const batch: PendingReport[] = [];
+    const rest: PendingReport[] = [];
+    for (const pending of waiting) {
+      if (batch.length < maxBatch && !jobs.has(pending.jobId)) {
+        jobs.add(pending.jobId);
+        batch.push(pending);
+      } else {
+        rest.push(pending);
+      }
+    }
+    waiting = rest;
+    return batch;
+  }
+
+  async function flush(): Promise<void> {
+    scheduled = false;
+    if (inFlight || waiting.length === 0) return;
+    inFlight = true;
+    const batch = takeBatch();
+    try {
+      const { results } = await send({ reports: batch.map((pending) => pending.report) });
+      batch.forEach((pending, index) => {
+        pending.settle(results[index]);
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      inFlight = false;
+      schedule();
+    }
+  }
+
+  /** Flushes on the next turn of the event loop, so that the reports of one turn share a batch. */
+  function schedule(): void {
+    if (scheduled || inFlight || waiting.length === 0) return;
+    scheduled = true;
+    setImmediate(() => void flush());
+  }
+
+  function submit(jobId: string, report: AttemptReport): Promise<AttemptReportResult['result']> {
+    return new Promise((resolve, reject) => {
+      waiting.push({
+        jobId,
+        report,
+        reject,
+        settle: (result) => {
+          const answer = result?.result;
+          if (answer === undefined) reject(new Error(`the data service answered no result for job ${jobId}`));
+          else if (answer.$case === 'error') reject(new ReportRefusedError(answer.value));
+          else resolve(answer);
+        },
+      });
+      schedule();
+    });
+  }
+
+  return {
+    start: async (request) => {
+      const answer = await submit(request.jobId, { report: { $case: 'start', value: request } });
+      if (answer?.$case !== 'started') throw new Error(`the data service answered a start with ${answer?.$case}`);
+      return answer.value;
+    },
+    complete: async (request) => {
+      await submit(request.jobId, { report: { $case: 'complete', value: request } });
+    },
+    fail: async (request) => {
+      await submit(request.jobId, { report: { $case: 'fail', value: request } });
+    },
+  };
+}
