@@ -1,5 +1,6 @@
 import { Op, col, fn, type WhereOptions } from 'sequelize';
-import type { JobEventRow, JobModels, JobRow } from './job-models';
+import type { JobEventRow, JobModels } from './job-models';
+import { plainRows } from './plain-rows';
 import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
 
 export interface NewJobRecord {
@@ -93,10 +94,6 @@ function whereStill(id: string, condition: JobCondition): WhereOptions {
   };
 }
 
-function toRecord(row: JobRow): JobRecord {
-  return row.get({ plain: true });
-}
-
 function toEvent(row: JobEventRow): JobEventRecord {
   const plain = row.get({ plain: true });
   return { ...plain, id: String(plain.id) };
@@ -104,32 +101,35 @@ function toEvent(row: JobEventRow): JobEventRecord {
 
 /** Reads and writes jobs and their events; every function returns plain records. */
 export function createJobStore({ Job, JobEvent }: JobModels) {
+  const jobRows = plainRows<JobRecord, JobRecord>(Job);
+  const eventRows = plainRows<JobEventRecord, NewJobEvent & { readonly createdAt: Date }>(JobEvent);
+  const toRecord = (row: object): JobRecord => jobRows.fromRaw(row);
+
   async function insert(tx: Tx, jobs: readonly NewJobRecord[]): Promise<JobRecord[]> {
-    const rows = await translateUniqueViolation(() =>
-      Job.bulkCreate(
-        jobs.map((job) => ({
-          ...job,
-          state: 'pending',
-          attempt: 0,
-          failedAttempts: 0,
-          progress: 0,
-          progressMessage: '',
-          cancelRequested: false,
-          result: null,
-          lastError: null,
-          workerId: null,
-          leaseExpiresAt: null,
-          queuedAt: null,
-          finishedAt: null,
-        })),
-        { transaction: asTransaction(tx) },
-      ),
-    );
-    return rows.map(toRecord);
+    const now = new Date();
+    const records: JobRecord[] = jobs.map((job) => ({
+      ...job,
+      state: 'pending',
+      attempt: 0,
+      failedAttempts: 0,
+      progress: 0,
+      progressMessage: '',
+      cancelRequested: false,
+      result: null,
+      lastError: null,
+      workerId: null,
+      leaseExpiresAt: null,
+      queuedAt: null,
+      finishedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    await translateUniqueViolation(() => jobRows.insert(tx, records));
+    return records;
   }
 
   async function find(id: string, tx?: Tx): Promise<JobRecord | null> {
-    const row = await Job.findByPk(id, { transaction: asTransaction(tx), lock: tx !== undefined });
+    const row = await Job.findByPk(id, { transaction: asTransaction(tx), lock: tx !== undefined, raw: true });
     return row ? toRecord(row) : null;
   }
 
@@ -140,12 +140,13 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       order: [['id', 'ASC']],
       lock: true,
       transaction: asTransaction(tx),
+      raw: true,
     });
     return rows.map(toRecord);
   }
 
   async function findByIdempotencyKey(type: string, key: string, tx?: Tx): Promise<JobRecord | null> {
-    const row = await Job.findOne({ where: { type, idempotencyKey: key }, transaction: asTransaction(tx) });
+    const row = await Job.findOne({ where: { type, idempotencyKey: key }, transaction: asTransaction(tx), raw: true });
     return row ? toRecord(row) : null;
   }
 
@@ -154,7 +155,12 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     if (query.beforeId) conditions.push({ id: { [Op.lt]: query.beforeId } });
     if (query.type) conditions.push({ type: query.type });
     if (query.state) conditions.push({ state: query.state });
-    const rows = await Job.findAll({ where: { [Op.and]: conditions }, order: [['id', 'DESC']], limit: query.limit });
+    const rows = await Job.findAll({
+      where: { [Op.and]: conditions },
+      order: [['id', 'DESC']],
+      limit: query.limit,
+      raw: true,
+    });
     return rows.map(toRecord);
   }
 
@@ -223,6 +229,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       },
       order: [['runAt', 'ASC']],
       limit,
+      raw: true,
       ...(tx ? { lock: true, skipLocked: true, transaction: asTransaction(tx) } : {}),
     });
     return rows.map(toRecord);
@@ -234,6 +241,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       where: { state: 'queued', queuedAt: { [Op.lt]: cutoff } },
       order: [['queuedAt', 'ASC']],
       limit,
+      raw: true,
     });
     return rows.map(toRecord);
   }
@@ -251,6 +259,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       where: { state: 'running', leaseExpiresAt: { [Op.lt]: now } },
       order: [['leaseExpiresAt', 'ASC']],
       limit,
+      raw: true,
     });
     return rows.map(toRecord);
   }
@@ -274,7 +283,11 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   async function addEvents(tx: Tx, events: readonly NewJobEvent[]): Promise<void> {
-    if (events.length > 0) await JobEvent.bulkCreate([...events], { transaction: asTransaction(tx) });
+    const createdAt = new Date();
+    await eventRows.insert(
+      tx,
+      events.map((event) => ({ ...event, createdAt })),
+    );
   }
 
   async function listEvents(jobId: string, afterId: string | undefined, limit: number): Promise<JobEventRecord[]> {
