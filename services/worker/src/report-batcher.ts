@@ -49,6 +49,7 @@ export function createReportBatcher(
   send: (request: BatchReportAttemptsRequest) => Promise<BatchReportAttemptsResponse>,
   maxBatch: number,
 ): AttemptReporter {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be 1 or more, not ${maxBatch}`);
   let waiting: PendingReport[] = [];
   let inFlight = false;
   let scheduled = false;

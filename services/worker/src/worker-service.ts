@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import BeeQueue from 'bee-queue';
@@ -66,6 +67,8 @@ export async function startWorkerService(
   const data = connectDataService(settings.dataServiceAddress, settings.token, settings.reportTimeoutMs);
   const stopping = new AbortController();
   const released = new AbortController();
+  // Every running attempt listens for the release, so there are as many listeners as jobs in flight.
+  setMaxListeners(0, released.signal);
   const runDelivery = createJobRunner({
     data,
     reporter: createReportBatcher((request) => data.worker.batchReportAttempts(request), MAX_REPORTS_PER_BATCH),
