@@ -244,8 +244,13 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
       let anyFailed = false;
       const ids = reports.map(([, report]) => report.jobId);
       const jobs = new Map((await store.jobs.findManyLocked(tx, ids)).map((job) => [job.id, job]));
-      const typeNames = [...new Set([...jobs.values()].map((job) => job.type))];
-      const types = new Map((await store.jobTypes.findMany(typeNames, tx)).map((type) => [type.name, toJobType(type)]));
+      // A completion needs no type: batches of completions skip the read.
+      const typed = reports
+        .filter(([, report]) => report.kind !== 'complete')
+        .map(([, report]) => jobs.get(report.jobId));
+      const typeNames = [...new Set(typed.flatMap((job) => (job ? [job.type] : [])))];
+      const found = typeNames.length > 0 ? await store.jobTypes.findMany(typeNames, tx) : [];
+      const types = new Map(found.map((type) => [type.name, toJobType(type)]));
       const now = new Date();
       const writes = new BatchWrites();
       for (const [index, report] of reports) {

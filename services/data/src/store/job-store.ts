@@ -1,4 +1,4 @@
-import { Op, col, fn, type WhereOptions } from 'sequelize';
+import { Op, col, fn } from 'sequelize';
 import type { JobEventRow, JobModels } from './job-models';
 import { plainRows } from './plain-rows';
 import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
@@ -85,13 +85,11 @@ export interface JobCondition {
   readonly attempt?: number;
 }
 
-/** The job, if it is still in one of `condition.from` (and at `condition.attempt`). */
-function whereStill(id: string, condition: JobCondition): WhereOptions {
-  return {
-    id,
-    state: { [Op.in]: [...condition.from] },
-    ...(condition.attempt === undefined ? {} : { attempt: condition.attempt }),
-  };
+/** The SQL condition of `move` and `patch`: the job, if it is still in one of `from` (and at `attempt`). */
+function whereStill(id: string, condition: JobCondition): [string, unknown[]] {
+  return condition.attempt === undefined
+    ? ['WHERE id = ? AND state IN (?)', [id, [...condition.from]]]
+    : ['WHERE id = ? AND state IN (?) AND attempt = ?', [id, [...condition.from], condition.attempt]];
 }
 
 function toEvent(row: JobEventRow): JobEventRecord {
@@ -103,7 +101,6 @@ function toEvent(row: JobEventRow): JobEventRecord {
 export function createJobStore({ Job, JobEvent }: JobModels) {
   const jobRows = plainRows<JobRecord, JobRecord>(Job);
   const eventRows = plainRows<JobEventRecord, NewJobEvent & { readonly createdAt: Date }>(JobEvent);
-  const toRecord = (row: object): JobRecord => jobRows.fromRaw(row);
 
   async function insert(tx: Tx, jobs: readonly NewJobRecord[]): Promise<JobRecord[]> {
     const now = new Date();
@@ -129,39 +126,30 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   async function find(id: string, tx?: Tx): Promise<JobRecord | null> {
-    const row = await Job.findByPk(id, { transaction: asTransaction(tx), lock: tx !== undefined, raw: true });
-    return row ? toRecord(row) : null;
+    const [record] = await jobRows.select(tx, 'WHERE id = ?', [id], tx ? 'update' : undefined);
+    return record ?? null;
   }
 
   /** The jobs among `ids`, locked until `tx` ends (in id order, so that two batches never deadlock). */
   async function findManyLocked(tx: Tx, ids: readonly string[]): Promise<JobRecord[]> {
-    const rows = await Job.findAll({
-      where: { id: { [Op.in]: [...ids] } },
-      order: [['id', 'ASC']],
-      lock: true,
-      transaction: asTransaction(tx),
-      raw: true,
-    });
-    return rows.map(toRecord);
+    return ids.length === 0 ? [] : jobRows.select(tx, 'WHERE id IN (?) ORDER BY id', [[...ids]], 'update');
   }
 
   async function findByIdempotencyKey(type: string, key: string, tx?: Tx): Promise<JobRecord | null> {
-    const row = await Job.findOne({ where: { type, idempotencyKey: key }, transaction: asTransaction(tx), raw: true });
-    return row ? toRecord(row) : null;
+    const [record] = await jobRows.select(tx, 'WHERE type = ? AND idempotency_key = ?', [type, key]);
+    return record ?? null;
   }
 
   async function list(query: JobListQuery): Promise<JobRecord[]> {
-    const conditions: WhereOptions[] = [];
-    if (query.beforeId) conditions.push({ id: { [Op.lt]: query.beforeId } });
-    if (query.type) conditions.push({ type: query.type });
-    if (query.state) conditions.push({ state: query.state });
-    const rows = await Job.findAll({
-      where: { [Op.and]: conditions },
-      order: [['id', 'DESC']],
-      limit: query.limit,
-      raw: true,
-    });
-    return rows.map(toRecord);
+    const filters: Array<[string, unknown]> = [];
+    if (query.beforeId) filters.push(['id < ?', query.beforeId]);
+    if (query.type) filters.push(['type = ?', query.type]);
+    if (query.state) filters.push(['state = ?', query.state]);
+    const where = filters.length > 0 ? `WHERE ${filters.map(([sql]) => sql).join(' AND ')} ` : '';
+    return jobRows.select(undefined, `${where}ORDER BY id DESC LIMIT ?`, [
+      ...filters.map(([, value]) => value),
+      query.limit,
+    ]);
   }
 
   async function count(type: string | undefined): Promise<Array<{ type: string; state: string; count: number }>> {
@@ -183,11 +171,8 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * so that of two concurrent moves exactly one wins. Answers whether this one did.
    */
   async function move(tx: Tx, id: string, condition: JobCondition, to: string, changes: JobChanges): Promise<boolean> {
-    const [updated] = await Job.update(
-      { ...changes, state: to },
-      { where: whereStill(id, condition), transaction: asTransaction(tx) },
-    );
-    return updated === 1;
+    const [where, values] = whereStill(id, condition);
+    return (await jobRows.update(tx, { ...changes, state: to, updatedAt: new Date() }, where, values)) === 1;
   }
 
   /**
@@ -202,17 +187,13 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     changes: JobChanges,
     at: Date,
   ): Promise<number> {
-    const [updated] = await Job.update(
-      { ...changes, state: to, updatedAt: at },
-      { where: { id: { [Op.in]: [...ids] } }, transaction: asTransaction(tx), silent: true },
-    );
-    return updated;
+    return jobRows.update(tx, { ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]);
   }
 
   /** Changes columns of a job without moving it, under the same condition as `move`. */
   async function patch(tx: Tx, id: string, condition: JobCondition, changes: JobChanges): Promise<boolean> {
-    const [updated] = await Job.update(changes, { where: whereStill(id, condition), transaction: asTransaction(tx) });
-    return updated === 1;
+    const [where, values] = whereStill(id, condition);
+    return (await jobRows.update(tx, { ...changes, updatedAt: new Date() }, where, values)) === 1;
   }
 
   /**
@@ -221,47 +202,34 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * job twice.
    */
   async function findDue(now: Date, limit: number, pausedTypes: readonly string[], tx?: Tx): Promise<JobRecord[]> {
-    const rows = await Job.findAll({
-      where: {
-        state: { [Op.in]: ['pending', 'retrying'] },
-        runAt: { [Op.lte]: now },
-        ...(pausedTypes.length > 0 ? { type: { [Op.notIn]: [...pausedTypes] } } : {}),
-      },
-      order: [['runAt', 'ASC']],
-      limit,
-      raw: true,
-      ...(tx ? { lock: true, skipLocked: true, transaction: asTransaction(tx) } : {}),
-    });
-    return rows.map(toRecord);
+    const paused = pausedTypes.length > 0 ? 'AND type NOT IN (?) ' : '';
+    return jobRows.select(
+      tx,
+      `WHERE state IN ('pending', 'retrying') AND run_at <= ? ${paused}ORDER BY run_at LIMIT ?`,
+      pausedTypes.length > 0 ? [now, [...pausedTypes], limit] : [now, limit],
+      tx ? 'skip-locked' : undefined,
+    );
   }
 
   /** Queued jobs that were handed to Redis before `cutoff`, for the reconciler. */
   async function queuedBefore(cutoff: Date, limit: number): Promise<JobRecord[]> {
-    const rows = await Job.findAll({
-      where: { state: 'queued', queuedAt: { [Op.lt]: cutoff } },
-      order: [['queuedAt', 'ASC']],
+    return jobRows.select(undefined, "WHERE state = 'queued' AND queued_at < ? ORDER BY queued_at LIMIT ?", [
+      cutoff,
       limit,
-      raw: true,
-    });
-    return rows.map(toRecord);
+    ]);
   }
 
   /** Marks queued jobs as checked now, so that the reconciler's next round looks at others first. */
   async function touchQueued(tx: Tx, ids: readonly string[], now: Date): Promise<void> {
-    await Job.update(
-      { queuedAt: now },
-      { where: { id: { [Op.in]: [...ids] }, state: 'queued' }, transaction: asTransaction(tx) },
-    );
+    await jobRows.update(tx, { queuedAt: now, updatedAt: now }, "WHERE id IN (?) AND state = 'queued'", [[...ids]]);
   }
 
   async function expiredLeases(now: Date, limit: number): Promise<JobRecord[]> {
-    const rows = await Job.findAll({
-      where: { state: 'running', leaseExpiresAt: { [Op.lt]: now } },
-      order: [['leaseExpiresAt', 'ASC']],
-      limit,
-      raw: true,
-    });
-    return rows.map(toRecord);
+    return jobRows.select(
+      undefined,
+      "WHERE state = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?",
+      [now, limit],
+    );
   }
 
   /** Deletes up to `limit` finished jobs of a type (and their events) that finished before `cutoff`. */

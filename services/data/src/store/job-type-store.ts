@@ -1,6 +1,7 @@
 import { Op } from 'sequelize';
 import type { JobModels, JobTypeRow } from './job-models';
-import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
+import { plainRows } from './plain-rows';
+import { translateUniqueViolation, type Tx } from './transaction';
 
 export interface JobTypeSettings {
   readonly queue: string;
@@ -21,7 +22,10 @@ export interface JobTypeRecord extends JobTypeSettings {
   readonly updatedAt: Date;
 }
 
-function toRecord(row: JobTypeRow): JobTypeRecord {
+/** A row as read: PostgreSQL returns BIGINT as a string. */
+type JobTypeRowValues = Omit<JobTypeRecord, 'retentionMs'> & { readonly retentionMs: number | string };
+
+function toRecord(row: JobTypeRow | JobTypeRowValues): JobTypeRecord {
   return {
     name: row.name,
     queue: row.queue,
@@ -42,18 +46,20 @@ function toRecord(row: JobTypeRow): JobTypeRecord {
 
 /** Reads and writes job types; every function returns plain records. */
 export function createJobTypeStore({ JobType }: JobModels) {
+  const rows = plainRows<JobTypeRowValues, never>(JobType);
+
   async function insert(name: string, settings: JobTypeSettings): Promise<JobTypeRecord> {
     return toRecord(await translateUniqueViolation(() => JobType.create({ name, ...settings, version: 1 })));
   }
 
   async function find(name: string, tx?: Tx): Promise<JobTypeRecord | null> {
-    const row = await JobType.findByPk(name, { transaction: asTransaction(tx) });
+    const [row] = await rows.select(tx, 'WHERE name = ?', [name]);
     return row ? toRecord(row) : null;
   }
 
+  /** Read for every enqueue and every batch of reports: a plain statement, not a model query. */
   async function findMany(names: readonly string[], tx?: Tx): Promise<JobTypeRecord[]> {
-    const rows = await JobType.findAll({ where: { name: { [Op.in]: [...names] } }, transaction: asTransaction(tx) });
-    return rows.map(toRecord);
+    return names.length === 0 ? [] : (await rows.select(tx, 'WHERE name IN (?)', [[...names]])).map(toRecord);
   }
 
   async function list(afterName: string | undefined, limit: number): Promise<JobTypeRecord[]> {
@@ -75,9 +81,9 @@ export function createJobTypeStore({ JobType }: JobModels) {
     return count === 1;
   }
 
+  /** Read before every dispatch round. */
   async function pausedNames(): Promise<string[]> {
-    const rows = await JobType.findAll({ attributes: ['name'], where: { paused: true } });
-    return rows.map((row) => row.name);
+    return (await rows.select(undefined, 'WHERE paused = ?', [true])).map((row) => row.name);
   }
 
   return { insert, find, findMany, list, listAll, update, pausedNames };
