@@ -81,17 +81,16 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
    * dispatched.
    */
   async function dispatchDue(limit: number): Promise<number> {
-    const paused = await store.jobTypes.pausedNames();
     const now = new Date();
     let dispatched: JobRecord[];
     if (store.skipsLockedRows) {
       dispatched = await store.inTransaction(async (tx) => {
-        const due = await store.jobs.findDue(now, limit, paused, tx);
+        const due = await store.jobs.findDue(now, limit, tx);
         if (due.length > 0) await port.publish(due.map(toItem));
         return markQueued(tx, due, true);
       });
     } else {
-      const due = await store.jobs.findDue(now, limit, paused);
+      const due = await store.jobs.findDue(now, limit);
       if (due.length === 0) return 0;
       await port.publish(due.map(toItem));
       dispatched = await store.inTransaction((tx) => markQueued(tx, due, false));

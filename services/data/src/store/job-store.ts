@@ -197,16 +197,16 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   /**
-   * Due pending and retrying jobs, oldest run_at first. Within `tx` they stay locked until it ends, and
-   * rows another data-service replica holds are skipped (PostgreSQL), so that replicas never dispatch a
-   * job twice.
+   * Due pending and retrying jobs of types that are not paused, oldest run_at first. Within `tx` they
+   * stay locked until it ends, and rows another data-service replica holds are skipped (PostgreSQL), so
+   * that replicas never dispatch a job twice.
    */
-  async function findDue(now: Date, limit: number, pausedTypes: readonly string[], tx?: Tx): Promise<JobRecord[]> {
-    const paused = pausedTypes.length > 0 ? 'AND type NOT IN (?) ' : '';
+  async function findDue(now: Date, limit: number, tx?: Tx): Promise<JobRecord[]> {
     return jobRows.select(
       tx,
-      `WHERE state IN ('pending', 'retrying') AND run_at <= ? ${paused}ORDER BY run_at LIMIT ?`,
-      pausedTypes.length > 0 ? [now, [...pausedTypes], limit] : [now, limit],
+      "WHERE state IN ('pending', 'retrying') AND run_at <= ? " +
+        'AND type NOT IN (SELECT name FROM job_types WHERE paused = ?) ORDER BY run_at LIMIT ?',
+      [now, true, limit],
       tx ? 'skip-locked' : undefined,
     );
   }

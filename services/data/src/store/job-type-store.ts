@@ -81,12 +81,7 @@ export function createJobTypeStore({ JobType }: JobModels) {
     return count === 1;
   }
 
-  /** Read before every dispatch round. */
-  async function pausedNames(): Promise<string[]> {
-    return (await rows.select(undefined, 'WHERE paused = ?', [true])).map((row) => row.name);
-  }
-
-  return { insert, find, findMany, list, listAll, update, pausedNames };
+  return { insert, find, findMany, list, listAll, update };
 }
 
 export type JobTypeStore = ReturnType<typeof createJobTypeStore>;
