@@ -35,28 +35,36 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
   }
 
   /**
-   * Marks published jobs queued. Rows the transaction holds locked (`locked`) cannot have changed and
-   * move in one statement; otherwise each moves only if it is still where it was read (it may have been
-   * cancelled, or claimed by a fast worker).
+   * The published jobs still in the state and attempt they were read in: a job read outside the
+   * transaction may since have been cancelled, or claimed by a fast worker. Read in the transaction, which
+   * on SQLite holds the write lock, so they cannot change before they are marked.
+   */
+  async function stillAsRead(tx: Tx, published: readonly JobRecord[]): Promise<JobRecord[]> {
+    const rows = await store.jobs.findManyLocked(
+      tx,
+      published.map((job) => job.id),
+    );
+    const current = new Map(rows.map((job) => [job.id, job]));
+    return published.filter((job) => {
+      const now = current.get(job.id);
+      return now?.state === job.state && now.attempt === job.attempt;
+    });
+  }
+
+  /**
+   * Marks published jobs queued, in one statement. Rows the transaction holds locked since they were
+   * read (`locked`) cannot have changed; otherwise only the jobs still as they were read move.
    */
   async function markQueued(tx: Tx, published: readonly JobRecord[], locked: boolean): Promise<JobRecord[]> {
     const now = new Date();
-    let moved: JobRecord[] = [];
-    if (locked) {
-      await store.jobs.moveLocked(
-        tx,
-        published.map((job) => job.id),
-        'queued',
-        { queuedAt: now },
-        now,
-      );
-      moved = [...published];
-    } else {
-      for (const job of published) {
-        const condition = { from: [job.state], attempt: job.attempt };
-        if (await store.jobs.move(tx, job.id, condition, 'queued', { queuedAt: now })) moved.push(job);
-      }
-    }
+    const moved = locked ? [...published] : await stillAsRead(tx, published);
+    await store.jobs.moveLocked(
+      tx,
+      moved.map((job) => job.id),
+      'queued',
+      { queuedAt: now },
+      now,
+    );
     await store.jobs.addEvents(
       tx,
       moved.map((job) => ({

@@ -187,6 +187,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     changes: JobChanges,
     at: Date,
   ): Promise<number> {
+    if (ids.length === 0) return 0;
     return jobRows.update(tx, { ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]);
   }
 
@@ -221,6 +222,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
 
   /** Marks queued jobs as checked now, so that the reconciler's next round looks at others first. */
   async function touchQueued(tx: Tx, ids: readonly string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
     await jobRows.update(tx, { queuedAt: now, updatedAt: now }, "WHERE id IN (?) AND state = 'queued'", [[...ids]]);
   }
 
