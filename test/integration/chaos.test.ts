@@ -233,6 +233,10 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       "SELECT split_part(message, ':', 1) AS kind, count(*) AS count FROM job_events WHERE from_state = 'running' AND to_state NOT IN ('running', 'succeeded') GROUP BY kind",
     );
     const lines = pool.allLines();
+    const refusedByData = logEntries(
+      lines,
+      (entry) => entry['msg'] === 'refused a report of the batch' && entry['code'] === 'ABORTED',
+    ).length;
     const refusedInWorkers = logEntries(lines, (entry) => STALE_WORKER_MESSAGES.has(String(entry['msg']))).length;
     const summary = {
       states: counts,
@@ -240,6 +244,7 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       settledMs,
       maxAttempt: attempts[0]?.max,
       jobsRetried: Number(attempts[0]?.retried),
+      staleReportsRefused: refusedByData,
       staleReportsInWorkerLogs: refusedInWorkers,
       republished: sumOf(
         logEntries(lines, (entry) => entry['msg'] === 're-published queued jobs that Redis had lost'),

@@ -1,3 +1,4 @@
+import { status as Code } from '@grpc/grpc-js';
 import {
   AttemptReportResult,
   BatchReportAttemptsResponse,
@@ -64,7 +65,7 @@ export function createWorkerRpc(
         toJobMessage(await reports.completeAttempt(jobId, attempt, workerId, result ?? {})),
       failAttempt: async ({ jobId, attempt, workerId, error, retryable, released }) =>
         toJobMessage(await reports.failAttempt(jobId, attempt, workerId, { error, retryable, released })),
-      batchReportAttempts: async (request) => {
+      batchReportAttempts: async (request, { log }) => {
         const violations = new Violations();
         const batch: AttemptReport[] = [];
         request.reports.forEach((entry, index) => {
@@ -74,7 +75,14 @@ export function createWorkerRpc(
         });
         violations.throwIfAny();
         const outcomes = await reports.recordReports(batch, (index, report) => `reports[${index}].${report.kind}.`);
-        return BatchReportAttemptsResponse.fromPartial({ results: outcomes.map(toResultMessage) });
+        const results = outcomes.map(toResultMessage);
+        // The call itself succeeds: each refusal gets the line a refused single call would have had.
+        results.forEach(({ result }, index) => {
+          if (result?.$case !== 'error') return;
+          const { code, message } = result.value;
+          log.info({ index, jobId: batch[index]?.jobId, code: Code[code], message }, 'refused a report of the batch');
+        });
+        return BatchReportAttemptsResponse.fromPartial({ results });
       },
     }),
   ];
