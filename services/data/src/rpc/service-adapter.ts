@@ -55,6 +55,31 @@ function requestIdOf(metadata: Metadata): string {
   return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
 }
 
+/** A call's AbortSignal, aborted when the client cancels or the server shuts down. */
+interface Cancellation {
+  readonly signal: AbortSignal;
+  readonly abort: () => void;
+}
+
+/** The signal is made on first use: only streaming handlers read it, so unary calls never pay for it. */
+function createCancellation(): Cancellation {
+  let aborted = false;
+  let controller: AbortController | undefined;
+  return {
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (aborted) controller.abort();
+      }
+      return controller.signal;
+    },
+    abort: () => {
+      aborted = true;
+      controller?.abort();
+    },
+  };
+}
+
 function levelOf(code: Code): 'info' | 'warn' | 'error' {
   if (code === Code.INTERNAL || code === Code.UNKNOWN) return 'error';
   return code === Code.UNAVAILABLE || code === Code.DEADLINE_EXCEEDED ? 'warn' : 'info';
@@ -66,6 +91,17 @@ function levelOf(code: Code): 'info' | 'warn' | 'error' {
  * id; never the payload).
  */
 export function createServiceAdapter(logger: Logger, authorize: Authorize, shutdown: AbortSignal) {
+  // The calls in flight: one shutdown listener for all of them, rather than one added and removed per
+  // call (EventTarget listeners are slow to add, and Node warns past 10 on one signal).
+  const inFlight = new Set<Cancellation>();
+  shutdown.addEventListener(
+    'abort',
+    () => {
+      for (const cancellation of inFlight) cancellation.abort();
+    },
+    { once: true },
+  );
+
   /** Runs one call: authorize, invoke, map errors, log. `finish` answers the client. */
   async function handle(
     path: string,
@@ -78,30 +114,40 @@ export function createServiceAdapter(logger: Logger, authorize: Authorize, shutd
     const header = new Metadata();
     header.set('x-request-id', requestId);
     call.sendMetadata(header);
-    // One controller per call, aborted by the client's cancellation or the server's shutdown. The
-    // shutdown listener is removed when the call ends, so that nothing per call outlives it.
-    const cancelled = new AbortController();
-    const abort = (): void => {
-      cancelled.abort();
-    };
-    call.on('cancelled', abort);
-    shutdown.addEventListener('abort', abort, { once: true });
-    if (shutdown.aborted) abort();
+    // Both listeners go when the call ends: grpc-js also emits 'cancelled' after a call has ended.
+    const cancellation = createCancellation();
+    call.on('cancelled', cancellation.abort);
+    inFlight.add(cancellation);
+    if (shutdown.aborted) cancellation.abort();
     let code: Code = Code.OK;
     let caller: Caller = 'anonymous';
     try {
       caller = authorize(path, call.metadata);
-      const log = logger.child({ requestId, method: path });
-      await invoke({ requestId, caller, log, signal: cancelled.signal });
+      let log: Logger | undefined;
+      const context: CallContext = {
+        requestId,
+        caller,
+        // Most handlers never log: the child logger is made on first use.
+        get log() {
+          return (log ??= logger.child({ requestId, method: path }));
+        },
+        get signal() {
+          return cancellation.signal;
+        },
+      };
+      await invoke(context);
     } catch (error) {
       const { status, unexpected } = toGrpcStatus(error, requestId);
       if (unexpected) logger.error({ err: error, requestId, method: path }, 'unexpected error while handling a call');
       code = status.code;
       fail(status);
     } finally {
-      shutdown.removeEventListener('abort', abort);
+      inFlight.delete(cancellation);
+      call.removeListener('cancelled', cancellation.abort);
     }
-    logger[levelOf(code)](
+    const level = levelOf(code);
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
       {
         requestId,
         method: path,
