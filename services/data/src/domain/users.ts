@@ -52,8 +52,17 @@ const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 256;
 
 function toUser(record: UserRecord): User {
-  const { version, ...fields } = record;
-  return { ...fields, status: record.status as UserStatus, etag: etagOf(version) };
+  return {
+    id: record.id,
+    username: record.username,
+    email: record.email,
+    status: record.status as UserStatus,
+    orderCount: record.orderCount,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    deletedAt: record.deletedAt,
+    etag: etagOf(record.version),
+  };
 }
 
 function checkUserFields(violations: Violations, fields: UserChanges, prefix: string): void {
