@@ -2,9 +2,13 @@
 import type { Dialect } from './databases';
 import type { JobsPoint } from './jobs';
 
+/** crud: GetUser, ListUsers and CreateOrder beside the bare server; jobs: end to end, latency, backlog, memory. */
+export type Suite = 'crud' | 'jobs';
+
 export interface Options {
   readonly mode: 'full' | 'quick';
   readonly databases: readonly Dialect[];
+  readonly suites: readonly Suite[];
   readonly jobs: Readonly<Record<Dialect, number>>;
   readonly matrix: Readonly<Record<Dialect, readonly JobsPoint[]>>;
   /** A jobs run stops waiting after this long (jobs/s is then what succeeded by then over the time taken). */
@@ -24,11 +28,13 @@ export interface Options {
   readonly notes: readonly string[];
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--jobs N] [--crud-seconds S] [--only postgres|sqlite]
+const USAGE = `usage: npm run bench -- [--quick] [--jobs N] [--crud-seconds S] [--only postgres|sqlite] [--suite crud|jobs]
   --quick           small numbers, for development (1 s per CRUD point, 1,000 jobs per run)
   --jobs N          no-op jobs per end-to-end run (default 20,000; 1,000 with --quick)
   --crud-seconds S  measured seconds per CRUD point (default 4; 1 with --quick)
-  --only DB         run one database only`;
+  --only DB         run one database only
+  --suite S         run one part only: crud (GetUser, ListUsers, CreateOrder beside the bare server) or
+                    jobs (jobs end to end beside bare bee-queue, enqueue-to-start latency, backlog, memory)`;
 
 /** PostgreSQL gets the full matrix: both enqueue variants, concurrency 10 and 50, 1 to 3 workers. */
 const POSTGRES_MATRIX: readonly JobsPoint[] = [
@@ -61,6 +67,7 @@ export function parseOptions(args: readonly string[]): Options {
   let jobs: number | undefined;
   let crudSeconds: number | undefined;
   let databases: Dialect[] = ['postgres', 'sqlite'];
+  let suites: Suite[] = ['crud', 'jobs'];
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index];
     switch (arg) {
@@ -79,6 +86,12 @@ export function parseOptions(args: readonly string[]): Options {
         databases = [only];
         break;
       }
+      case '--suite': {
+        const suite = args[++index];
+        if (suite !== 'crud' && suite !== 'jobs') throw new Error(`--suite takes crud or jobs\n${USAGE}`);
+        suites = [suite];
+        break;
+      }
       case '--help':
         process.stdout.write(`${USAGE}\n`);
         process.exit(0);
@@ -92,6 +105,7 @@ export function parseOptions(args: readonly string[]): Options {
   return {
     mode: quick ? 'quick' : 'full',
     databases,
+    suites,
     jobs: { postgres: postgresJobs, sqlite: sqliteJobs },
     matrix: { postgres: POSTGRES_MATRIX, sqlite: SQLITE_MATRIX },
     jobsCapMs: quick ? { postgres: 8000, sqlite: 8000 } : { postgres: 20_000, sqlite: 15_000 },
@@ -105,14 +119,16 @@ export function parseOptions(args: readonly string[]): Options {
     backlog: quick ? ['postgres', 'sqlite'] : ['postgres'],
     backlogMs: quick ? 2000 : 5000,
     backlogDrainMs: quick ? 8000 : 15_000,
-    notes: [
-      `Matrix: PostgreSQL runs every jobs point (${postgresJobs} jobs each); SQLite a reduced one ` +
-        `(BatchEnqueue c50 with 1 and 3 workers, Enqueue c50 with 3 workers; ${sqliteJobs} jobs each)` +
-        `${quick ? '' : ' and no backlog run'}, to fit 10 minutes. Each jobs run (Tandem or bare) is cut short ` +
-        `after ${(quick ? 8000 : 20_000) / 1000} s on PostgreSQL and ${(quick ? 8000 : 15_000) / 1000} s on SQLite ` +
-        `(less when the run would overrun its ${BUDGET_MS / 1000} s budget; bare runs after at most 10 s); ` +
-        'a cut-short figure is the jobs done by then over the time they took. Bare bee-queue is measured once per ' +
-        '(workers, concurrency, jobs) shape, just before the first Tandem run of that shape, and serves both databases.',
-    ],
+    notes: suites.includes('jobs')
+      ? [
+          `Matrix: PostgreSQL runs every jobs point (${postgresJobs} jobs each); SQLite a reduced one ` +
+            `(BatchEnqueue c50 with 1 and 3 workers, Enqueue c50 with 3 workers; ${sqliteJobs} jobs each)` +
+            `${quick ? '' : ' and no backlog run'}, to fit 10 minutes. Each jobs run (Tandem or bare) is cut short ` +
+            `after ${(quick ? 8000 : 20_000) / 1000} s on PostgreSQL and ${(quick ? 8000 : 15_000) / 1000} s on SQLite ` +
+            `(less when the run would overrun its ${BUDGET_MS / 1000} s budget; bare runs after at most 10 s); ` +
+            'a cut-short figure is the jobs done by then over the time they took. Bare bee-queue is measured once per ' +
+            '(workers, concurrency, jobs) shape, just before the first Tandem run of that shape, and serves both databases.',
+        ]
+      : [],
   };
 }

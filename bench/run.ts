@@ -2,9 +2,10 @@
  * `npm run bench`: starts everything it measures (its own PostgreSQL database, SQLite file and Redis key
  * prefix; the compiled services as child processes), runs the CRUD, jobs, latency and memory parts on
  * PostgreSQL and on SQLite, prints one table and writes bench/results/latest.json and BENCHMARKS.md.
+ * `--suite crud` runs the CRUD part alone, `--suite jobs` the others.
  * Whatever happens (failure, Ctrl-C), every child is stopped and the database dropped.
  *
- *   npm run bench [-- --quick] [--jobs N] [--crud-seconds S] [--only postgres|sqlite]
+ *   npm run bench [-- --quick] [--jobs N] [--crud-seconds S] [--only postgres|sqlite] [--suite crud|jobs]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,7 +42,7 @@ import {
 import { printReport, writeReports, type Meta, type MemoryRow, type Results } from './report';
 import { sleep } from './stats';
 import { scalingNote, targets } from './summary';
-import { seed, startDataService, type TandemSetup } from './tandem';
+import { seed, startDataService, type DataService, type TandemSetup } from './tandem';
 
 const LATENCY_RATE = 100;
 /** The backlog run enqueues this many times faster than one worker at concurrency 10 finished jobs. */
@@ -51,12 +52,17 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-interface DatabaseResults {
-  readonly crud: CrudRow[];
+interface JobsResults {
   readonly jobs: TandemJobsRow[];
   readonly latency: LatencyResult;
   readonly backlog: BacklogResult | undefined;
   readonly memory: MemoryRow;
+}
+
+interface DatabaseResults {
+  readonly crud: CrudRow[];
+  /** Absent when the run is `--suite crud`. */
+  readonly jobs: JobsResults | undefined;
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -124,8 +130,9 @@ function afterJobsMs(options: Options, dialect: Dialect): number {
 
 /** Estimated time of a whole database section except its jobs runs. */
 function sectionMs(options: Options, dialect: Dialect): number {
-  const crudPoints = CRUD_METHODS.length * IN_FLIGHT.length * 2;
-  return 15_000 + crudPoints * (options.warmupMs + options.crudMs + 100) + afterJobsMs(options, dialect);
+  const crudPoints = options.suites.includes('crud') ? CRUD_METHODS.length * IN_FLIGHT.length * 2 : 0;
+  const afterJobs = options.suites.includes('jobs') ? afterJobsMs(options, dialect) : 0;
+  return 15_000 + crudPoints * (options.warmupMs + options.crudMs + 100) + afterJobs;
 }
 
 /**
@@ -143,22 +150,13 @@ function jobsCap(options: Options, deadline: number, dialect: Dialect): (runsLef
   };
 }
 
-async function runDatabase(
+async function runDatabaseCrud(
   dialect: Dialect,
   options: Options,
-  deadline: number,
+  dataService: DataService,
   loadGenerator: Child,
-  redisPids: readonly number[],
-  bare: BareRunner,
-): Promise<DatabaseResults> {
-  const db: BenchDatabase = await createBenchDatabase(dialect);
-  cleanups.push(() => db.drop());
-  const setup: TandemSetup = { db, redisPrefix: `${REDIS_PREFIX}-${dialect}`, dataDir: scratchDir };
-  log(`[${dialect}] starting the data service (migrations run at start)`);
-  const dataService = await startDataService(setup);
-  await sleep(1000);
-  const dataServiceIdle = rssBytes(dataService.child.pid) ?? 0;
-
+  db: BenchDatabase,
+): Promise<CrudRow[]> {
   log(`[${dialect}] seeding ${options.users} users with ${options.ordersPerUser} orders each through Tandem`);
   const userIds = await seed(dataService.address, options.users, options.ordersPerUser);
   const bareServer = await startBareServer(db.url);
@@ -174,8 +172,17 @@ async function runDatabase(
     log,
   });
   await bareServer.child.stop();
+  return crud;
+}
 
-  const context: RunContext = { dialect, db, setup, dataService, loadGenerator, redisPids, log };
+async function runDatabaseJobs(
+  context: RunContext,
+  options: Options,
+  deadline: number,
+  bare: BareRunner,
+  dataServiceIdle: number,
+): Promise<JobsResults> {
+  const { dialect, dataService } = context;
   const jobCount = options.jobs[dialect];
   log(
     `[${dialect}] jobs: ${jobCount} no-op jobs per run, each cut short after at most ${options.jobsCapMs[dialect] / 1000} s`,
@@ -200,9 +207,35 @@ async function runDatabase(
     workerAfterJobs: Math.max(0, ...jobs.map((row) => row.rss.workerEnd)),
     workerPeak: Math.max(0, ...jobs.map((row) => row.rss.workerPeak)),
   };
+  return { jobs, latency, backlog, memory };
+}
+
+async function runDatabase(
+  dialect: Dialect,
+  options: Options,
+  deadline: number,
+  loadGenerator: Child,
+  redisPids: readonly number[],
+  bare: BareRunner,
+): Promise<DatabaseResults> {
+  const db: BenchDatabase = await createBenchDatabase(dialect);
+  cleanups.push(() => db.drop());
+  const setup: TandemSetup = { db, redisPrefix: `${REDIS_PREFIX}-${dialect}`, dataDir: scratchDir };
+  log(`[${dialect}] starting the data service (migrations run at start)`);
+  const dataService = await startDataService(setup);
+  await sleep(1000);
+  const dataServiceIdle = rssBytes(dataService.child.pid) ?? 0;
+
+  const crud = options.suites.includes('crud')
+    ? await runDatabaseCrud(dialect, options, dataService, loadGenerator, db)
+    : [];
+  const context: RunContext = { dialect, db, setup, dataService, loadGenerator, redisPids, log };
+  const jobs = options.suites.includes('jobs')
+    ? await runDatabaseJobs(context, options, deadline, bare, dataServiceIdle)
+    : undefined;
   await dataService.child.stop(15_000);
   await db.drop();
-  return { crud, jobs, latency, backlog, memory };
+  return { crud, jobs };
 }
 
 async function main(): Promise<void> {
@@ -241,10 +274,11 @@ async function main(): Promise<void> {
   await loadGenerator.stop();
 
   const crud = perDatabase.flatMap((entry) => entry.crud);
-  const jobs = perDatabase.flatMap((entry) => entry.jobs);
-  const latency = perDatabase.map((entry) => entry.latency);
-  const backlog = perDatabase.flatMap((entry) => (entry.backlog ? [entry.backlog] : []));
-  const memory = perDatabase.map((entry) => entry.memory);
+  const jobsParts = perDatabase.flatMap((entry) => (entry.jobs ? [entry.jobs] : []));
+  const jobs = jobsParts.flatMap((entry) => entry.jobs);
+  const latency = jobsParts.map((entry) => entry.latency);
+  const backlog = jobsParts.flatMap((entry) => (entry.backlog ? [entry.backlog] : []));
+  const memory = jobsParts.map((entry) => entry.memory);
   const warnings = [...loggedWarnings()].map(([message, count]) => `${message} (x${count})`);
   const meta: Meta = {
     date: new Date().toISOString(),
@@ -273,11 +307,19 @@ async function main(): Promise<void> {
     targets: targets(crud, jobs, bare.all(), latency, memory),
     notes: [
       ...options.notes,
-      `CRUD: closed loop from one separate load-generator process (grpc-js, generated clients), ${options.crudMs / 1000} s ` +
-        `per point after ${options.warmupMs / 1000} s of warm-up; Tandem and the bare server take turns point by point.`,
-      'Jobs: from the first enqueue call to the last job recorded `succeeded` (Tandem) or finished in Redis (bare); ' +
-        'workers run before the first enqueue. Enqueue-to-start: job create_time to the handler start ' +
-        '(dispatch: create_time to its `queued` event).',
+      ...(options.suites.includes('crud')
+        ? [
+            `CRUD: closed loop from one separate load-generator process (grpc-js, generated clients), ${options.crudMs / 1000} s ` +
+              `per point after ${options.warmupMs / 1000} s of warm-up; Tandem and the bare server take turns point by point.`,
+          ]
+        : []),
+      ...(options.suites.includes('jobs')
+        ? [
+            'Jobs: from the first enqueue call to the last job recorded `succeeded` (Tandem) or finished in Redis (bare); ' +
+              'workers run before the first enqueue. Enqueue-to-start: job create_time to the handler start ' +
+              '(dispatch: create_time to its `queued` event).',
+          ]
+        : []),
       ...(warnings.length > 0 ? [`Warnings the services logged: ${warnings.join('; ')}.`] : []),
     ],
   };
