@@ -104,6 +104,7 @@ export function createJobRunner(options: JobRunnerOptions) {
         reject(controller.signal.reason as Error);
       });
     });
+    let jobLog: Logger | undefined;
     try {
       const payload: unknown = handler.payload.parse(job.payload ?? {});
       const result = await Promise.race([
@@ -116,7 +117,10 @@ export function createJobRunner(options: JobRunnerOptions) {
             progress = { percent: Math.max(0, Math.min(100, Math.round(percent))), message: message.slice(0, 500) };
             await sendProgress();
           },
-          log: log.child({ jobId: job.id, attempt, type: job.type }),
+          // Made on first use: a child logger costs more than many handlers' whole run.
+          get log() {
+            return (jobLog ??= log.child({ jobId: job.id, attempt, type: job.type }));
+          },
           data,
         }),
         aborted,
