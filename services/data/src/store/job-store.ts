@@ -1,6 +1,6 @@
 import { Op, col, fn } from 'sequelize';
 import type { JobEventRow, JobModels } from './job-models';
-import { plainRows } from './plain-rows';
+import { plainRows, sequelizeOf } from './plain-rows';
 import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
 
 export interface NewJobRecord {
@@ -100,6 +100,8 @@ function toEvent(row: JobEventRow): JobEventRecord {
 /** Reads and writes jobs and their events; every function returns plain records. */
 export function createJobStore({ Job, JobEvent }: JobModels) {
   const jobRows = plainRows<JobRecord, JobRecord>(Job);
+  const sequelize = sequelizeOf(Job);
+  const postgres = sequelize.getDialect() === 'postgres';
   const eventRows = plainRows<JobEventRecord, NewJobEvent & { readonly createdAt: Date }>(JobEvent);
 
   async function insert(tx: Tx, jobs: readonly NewJobRecord[]): Promise<JobRecord[]> {
@@ -211,6 +213,12 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * that replicas never dispatch a job twice.
    */
   async function findDue(now: Date, limit: number, tx?: Tx): Promise<JobRecord[]> {
+    if (tx && postgres) {
+      // Without statistics on `state` (a new or truncated table, until autovacuum analyzes it) PostgreSQL
+      // estimates a handful of due rows and reads and sorts every one of them, 13 ms for a backlog of
+      // 20,000; read in run_at order from jobs_due_run_at_idx, the round stops at its limit (0.3 ms).
+      await sequelize.query('SET LOCAL enable_bitmapscan = off', { transaction: asTransaction(tx) });
+    }
     return jobRows.select(
       tx,
       "WHERE state IN ('pending', 'retrying') AND run_at <= ? " +

@@ -1,4 +1,4 @@
-import { QueryTypes, type Model, type ModelAttributeColumnOptions, type ModelStatic } from 'sequelize';
+import { QueryTypes, type Model, type ModelAttributeColumnOptions, type ModelStatic, type Sequelize } from 'sequelize';
 import { asTransaction, type Tx } from './transaction';
 
 /**
@@ -53,12 +53,17 @@ function typeKeyOf(attribute: ModelAttributeColumnOptions): string | undefined {
   return (attribute.type as { key?: string } | undefined)?.key;
 }
 
+/** The connection a model was initialised on. */
+export function sequelizeOf(model: ModelStatic<Model>): Sequelize {
+  if (!model.sequelize) throw new Error(`model ${model.name} is not initialised`);
+  return model.sequelize;
+}
+
 /** `Read` and `Write` are the store's records of the model: what a row reads as, what an insert takes. */
 export function plainRows<Read extends object, Write extends object>(
   model: ModelStatic<Model>,
 ): PlainRows<Read, Write> {
-  const { sequelize } = model;
-  if (!sequelize) throw new Error(`model ${model.name} is not initialised`);
+  const sequelize = sequelizeOf(model);
   const locks = sequelize.getDialect() === 'postgres';
   const table = quoted(model.getTableName() as string);
   const attributes: Array<[string, ModelAttributeColumnOptions]> = Object.entries(model.getAttributes());
