@@ -18,6 +18,7 @@ export function startPeriodicTask(
   log: Logger,
 ): PeriodicTask {
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   let running: Promise<void> = Promise.resolve();
   let busy = false;
   let woken = false;
@@ -27,7 +28,10 @@ export function startPeriodicTask(
   function schedule(delayMs: number): void {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(tick, delayMs);
+    clearImmediate(immediate);
+    // setTimeout(0) waits at least 1 ms: a run asked for at once (after an enqueue) starts on the next turn.
+    if (delayMs === 0) immediate = setImmediate(tick);
+    else timer = setTimeout(tick, delayMs);
   }
 
   function tick(): void {
@@ -62,6 +66,7 @@ export function startPeriodicTask(
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
+      clearImmediate(immediate);
       await running;
     },
   };
