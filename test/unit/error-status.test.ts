@@ -137,6 +137,23 @@ describe('mapping errors to gRPC statuses', () => {
     assert.doesNotMatch(status.details + richDetails(status).message, /secret_table|SELECT/);
   });
 
+  for (const sqlstate of ['40P01', '40001']) {
+    it(`when PostgreSQL aborts a transaction with SQLSTATE ${sqlstate}, then the status is UNAVAILABLE, to be retried`, () => {
+      const parent = Object.assign(new Error('deadlock detected'), {
+        code: sqlstate,
+        sql: 'UPDATE jobs',
+        parameters: {},
+      });
+
+      const { status, unexpected } = toGrpcStatus(new DatabaseError(parent), REQUEST_ID);
+
+      assert.equal(status.code, Code.UNAVAILABLE);
+      assert.equal(unexpected, false);
+      assert.equal(richDetails(status).errorInfos[0]?.reason, 'DATABASE_CONFLICT');
+      assert.doesNotMatch(status.details, /deadlock|UPDATE/);
+    });
+  }
+
   for (const thrown of ['a string', undefined, null, { code: Code.NOT_FOUND, message: 'looks like a status' }]) {
     it(`when a non-Error value (${JSON.stringify(thrown)}) is thrown, then the status is INTERNAL`, () => {
       const { status, unexpected } = toGrpcStatus(thrown, REQUEST_ID);

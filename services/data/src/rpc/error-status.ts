@@ -38,6 +38,17 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'SequelizeTimeoutError',
 ]);
 
+/**
+ * PostgreSQL's SQLSTATEs for a transaction it aborted to break a deadlock or a serialization conflict:
+ * the same call succeeds when retried.
+ */
+const TRANSIENT_SQLSTATES = new Set(['40P01', '40001']);
+
+function isTransientConflict(error: Error): boolean {
+  const code = (error as { parent?: { code?: unknown } }).parent?.code;
+  return error.name === 'SequelizeDatabaseError' && typeof code === 'string' && TRANSIENT_SQLSTATES.has(code);
+}
+
 export interface MappedError {
   readonly status: Partial<StatusObject> & { code: Code; details: string };
   /** True when the error is a bug: the caller logs it with its stack. */
@@ -113,6 +124,17 @@ export function toGrpcStatus(error: unknown, requestId: string): MappedError {
         Code.UNAVAILABLE,
         'the database is unavailable; retry with backoff',
         'DATABASE_UNAVAILABLE',
+        {},
+      ),
+      unexpected: false,
+    };
+  }
+  if (error instanceof Error && isTransientConflict(error)) {
+    return {
+      status: richStatus(
+        Code.UNAVAILABLE,
+        'the database aborted the transaction to resolve a conflict; retry with backoff',
+        'DATABASE_CONFLICT',
         {},
       ),
       unexpected: false,
