@@ -43,6 +43,11 @@ function storable(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD');
 }
 
+/** A failure's error as it is stored in `last_error`. */
+function storedError(failure: Failure): string {
+  return storable(failure.error).slice(0, MAX_ERROR_LENGTH);
+}
+
 /** One report of a batch: a start, a completion or a failure of an attempt. */
 export type AttemptReport =
   | { readonly kind: 'start'; readonly jobId: string; readonly attempt: number; readonly workerId: string }
@@ -68,7 +73,11 @@ export type ReportOutcome =
 
 export const MAX_REPORTS = 500;
 
-function checkReport(violations: Violations, report: AttemptReport, prefix: string): void {
+function checkReport(
+  violations: Violations,
+  report: Pick<AttemptReport, 'jobId' | 'attempt' | 'workerId'>,
+  prefix: string,
+): void {
   checkId(violations, report.jobId, `${prefix}job_id`);
   violations.check(Number.isInteger(report.attempt) && report.attempt >= 1, `${prefix}attempt`, 'must be 1 or more');
   violations.check(
@@ -226,7 +235,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
       job.attempt === attempt &&
       job.workerId === workerId &&
       job.state !== 'running' &&
-      (job.lastError === storable(failure.error).slice(0, MAX_ERROR_LENGTH) || failure.released);
+      (job.lastError === storedError(failure) || failure.released);
     if (alreadyRecorded) return { outcome: RECORDED, failed: false };
     if (!type) return { outcome: { ok: false, error: unknownType(job) } as const, failed: false };
     if (!(await recordFailure(tx, job, type, attempt, workerId, failure))) {
@@ -337,7 +346,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
   async function reportProgress(jobId: string, attempt: number, workerId: string, progress: number, text: string) {
     const message = storable(text);
     const violations = new Violations();
-    checkReport(violations, { kind: 'start', jobId, attempt, workerId }, '');
+    checkReport(violations, { jobId, attempt, workerId }, '');
     violations.check(Number.isInteger(progress) && progress >= 0 && progress <= 100, 'progress', 'must be 0 to 100');
     violations.check(
       message.length <= MAX_PROGRESS_MESSAGE,
@@ -375,7 +384,7 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
     workerId: string | null,
     failure: Failure,
   ) {
-    const error = storable(failure.error).slice(0, MAX_ERROR_LENGTH);
+    const error = storedError(failure);
     const outcome = decideFailure(
       {
         failedBefore: job.failedAttempts,
