@@ -181,8 +181,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * so that of two concurrent moves exactly one wins. Answers whether this one did.
    */
   async function move(tx: Tx, id: string, condition: JobCondition, to: string, changes: JobChanges): Promise<boolean> {
-    const [where, values] = whereStill(id, condition);
-    return (await jobRows.update(tx, { ...changes, state: to, updatedAt: new Date() }, where, values)) === 1;
+    return updateStill(tx, id, condition, { ...changes, state: to });
   }
 
   /**
@@ -203,6 +202,16 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
 
   /** Changes columns of a job without moving it, under the same condition as `move`. */
   async function patch(tx: Tx, id: string, condition: JobCondition, changes: JobChanges): Promise<boolean> {
+    return updateStill(tx, id, condition, changes);
+  }
+
+  /** The one conditional UPDATE behind `move` and `patch`. */
+  async function updateStill(
+    tx: Tx,
+    id: string,
+    condition: JobCondition,
+    changes: Partial<JobRecord>,
+  ): Promise<boolean> {
     const [where, values] = whereStill(id, condition);
     return (await jobRows.update(tx, { ...changes, updatedAt: new Date() }, where, values)) === 1;
   }
