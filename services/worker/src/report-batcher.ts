@@ -32,9 +32,10 @@ export class ReportRefusedError extends Error {
   }
 }
 
+type Report = NonNullable<AttemptReport['report']>;
+
 interface PendingReport {
-  readonly jobId: string;
-  readonly report: AttemptReport;
+  readonly report: Report;
   readonly settle: (result: AttemptReportResult | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -59,8 +60,9 @@ export function createReportBatcher(
     const batch: PendingReport[] = [];
     const rest: PendingReport[] = [];
     for (const pending of waiting) {
-      if (batch.length < maxBatch && !jobs.has(pending.jobId)) {
-        jobs.add(pending.jobId);
+      const { jobId } = pending.report.value;
+      if (batch.length < maxBatch && !jobs.has(jobId)) {
+        jobs.add(jobId);
         batch.push(pending);
       } else {
         rest.push(pending);
@@ -76,7 +78,7 @@ export function createReportBatcher(
     inFlight = true;
     const batch = takeBatch();
     try {
-      const { results } = await send({ reports: batch.map((pending) => pending.report) });
+      const { results } = await send({ reports: batch.map((pending) => ({ report: pending.report })) });
       batch.forEach((pending, index) => {
         pending.settle(results[index]);
       });
@@ -95,15 +97,15 @@ export function createReportBatcher(
     setImmediate(() => void flush());
   }
 
-  function submit(jobId: string, report: AttemptReport): Promise<AttemptReportResult['result']> {
+  function submit(report: Report): Promise<AttemptReportResult['result']> {
     return new Promise((resolve, reject) => {
       waiting.push({
-        jobId,
         report,
         reject,
         settle: (result) => {
           const answer = result?.result;
-          if (answer === undefined) reject(new Error(`the data service answered no result for job ${jobId}`));
+          if (answer === undefined)
+            reject(new Error(`the data service answered no result for job ${report.value.jobId}`));
           else if (answer.$case === 'error') reject(new ReportRefusedError(answer.value));
           else resolve(answer);
         },
@@ -114,15 +116,15 @@ export function createReportBatcher(
 
   return {
     start: async (request) => {
-      const answer = await submit(request.jobId, { report: { $case: 'start', value: request } });
+      const answer = await submit({ $case: 'start', value: request });
       if (answer?.$case !== 'started') throw new Error(`the data service answered a start with ${answer?.$case}`);
       return answer.value;
     },
     complete: async (request) => {
-      await submit(request.jobId, { report: { $case: 'complete', value: request } });
+      await submit({ $case: 'complete', value: request });
     },
     fail: async (request) => {
-      await submit(request.jobId, { report: { $case: 'fail', value: request } });
+      await submit({ $case: 'fail', value: request });
     },
   };
 }
