@@ -69,6 +69,7 @@ export interface Config {
     maxPayloadBytes: number;
     maxResultBytes: number;
     leaseGraceMs: number;
+    typeCacheMs: number;
     welcomeEmail: boolean;
     types: DeclaredJobTypeConfig[];
   };
@@ -220,6 +221,12 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       format: 'nat',
       default: 10000,
       env: 'JOBS_LEASE_GRACE_MS',
+    },
+    typeCacheMs: {
+      doc: "How long a job type read for Enqueue and worker starts is reused; another replica's change applies within it (0: never).",
+      format: 'nat',
+      default: 1000,
+      env: 'JOBS_TYPE_CACHE_MS',
     },
     welcomeEmail: {
       doc: 'CreateUser enqueues an email.send welcome job in the same transaction.',

@@ -5,6 +5,7 @@ import { createBeeQueuePort } from './dispatch/bee-queue-port';
 import { startDispatcher } from './dispatch/dispatcher';
 import { createDispatch } from './domain/dispatch';
 import { createJobSignals } from './domain/job-signals';
+import { createJobTypeCache } from './domain/job-type-cache';
 import { createJobTypes } from './domain/job-types';
 import { createJobs } from './domain/jobs';
 import { createOrders } from './domain/orders';
@@ -67,12 +68,15 @@ export async function startDataService(config: FrozenConfig, log: Logger): Promi
     migrate: config.database.migrateOnStart,
   });
   const signals = createJobSignals();
-  const jobTypes = createJobTypes(store);
-  const jobs = createJobs(store, signals, { maxPayloadBytes: config.jobs.maxPayloadBytes });
-  const reports = createWorkerReports(store, signals, {
-    leaseGraceMs: config.jobs.leaseGraceMs,
-    maxResultBytes: config.jobs.maxResultBytes,
-  });
+  const typeCache = createJobTypeCache(store, config.jobs.typeCacheMs);
+  const jobTypes = createJobTypes(store, typeCache);
+  const jobs = createJobs(store, signals, { maxPayloadBytes: config.jobs.maxPayloadBytes }, typeCache);
+  const reports = createWorkerReports(
+    store,
+    signals,
+    { leaseGraceMs: config.jobs.leaseGraceMs, maxResultBytes: config.jobs.maxResultBytes },
+    typeCache,
+  );
   const port = createBeeQueuePort(config.redis.url, config.redis.keyPrefix, config.dispatch.redisTimeoutMs);
   const shutdown = new AbortController();
   const server = new Server();

@@ -1,4 +1,4 @@
-import type { JobRecord, Store, Tx } from '../store';
+import type { DueJob, Store, Tx } from '../store';
 import type { JobSignals } from './job-signals';
 import type { QueueName } from './job-types';
 
@@ -29,7 +29,7 @@ export function dispatchKey(jobId: string, attempt: number): string {
  * step is safe to run on several data-service replicas at once and to repeat after a crash.
  */
 export function createDispatch(store: Store, port: JobQueuePort, signals: JobSignals) {
-  function toItem(job: JobRecord): DispatchItem {
+  function toItem(job: DueJob): DispatchItem {
     const attempt = job.attempt + 1;
     return { jobId: job.id, attempt, queue: job.queue as QueueName, key: dispatchKey(job.id, attempt) };
   }
@@ -39,7 +39,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
    * transaction may since have been cancelled, or claimed by a fast worker. Read in the transaction, which
    * on SQLite holds the write lock, so they cannot change before they are marked.
    */
-  async function stillAsRead(tx: Tx, published: readonly JobRecord[]): Promise<JobRecord[]> {
+  async function stillAsRead(tx: Tx, published: readonly DueJob[]): Promise<DueJob[]> {
     const rows = await store.jobs.findManyLocked(
       tx,
       published.map((job) => job.id),
@@ -52,21 +52,16 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
   }
 
   /**
-   * Marks published jobs queued, in one statement. Rows the transaction holds locked since they were
-   * read (`locked`) cannot have changed; otherwise only the jobs still as they were read move.
+   * Marks published jobs queued, in one statement with their events. Rows the transaction holds locked
+   * since they were read (`locked`) cannot have changed; otherwise only the jobs still as they were read
+   * move.
    */
-  async function markQueued(tx: Tx, published: readonly JobRecord[], locked: boolean): Promise<JobRecord[]> {
+  async function markQueued(tx: Tx, published: readonly DueJob[], locked: boolean): Promise<DueJob[]> {
     const now = new Date();
     const moved = locked ? [...published] : await stillAsRead(tx, published);
-    await store.jobs.moveLocked(
+    await store.jobs.applyMoves(
       tx,
-      moved.map((job) => job.id),
-      'queued',
-      { queuedAt: now },
-      now,
-    );
-    await store.jobs.addEvents(
-      tx,
+      [{ ids: moved.map((job) => job.id), to: 'queued', changes: { queuedAt: now } }],
       moved.map((job) => ({
         jobId: job.id,
         attempt: job.attempt,
@@ -76,6 +71,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
         message: `dispatched to the ${job.queue} queue`,
         workerId: null,
       })),
+      now,
     );
     return moved;
   }
@@ -90,7 +86,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
    */
   async function dispatchDue(limit: number): Promise<number> {
     const now = new Date();
-    let dispatched: JobRecord[];
+    let dispatched: DueJob[];
     if (store.skipsLockedRows) {
       dispatched = await store.inTransaction(async (tx) => {
         const due = await store.jobs.findDue(now, limit, tx);

@@ -3,6 +3,7 @@ import type { JobTypeRecord, JobTypeSettings } from '../store/job-type-store';
 import type { BackoffPolicy } from './backoff';
 import { AbortedError, AlreadyExistsError, NotFoundError } from './errors';
 import { etagMatches, etagOf } from './etag';
+import type { JobTypeCache } from './job-type-cache';
 import { readPagePosition, toPage, type Page } from './pagination';
 import { Violations } from './violations';
 
@@ -113,7 +114,8 @@ export interface DeclaredJobType extends JobTypeChanges {
 }
 
 /** The rules of job types: names, bounds, etags, and the types declared in config. */
-export function createJobTypes(store: Store) {
+/** `types` is told of every change made here, so that this replica never runs with a stale type. */
+export function createJobTypes(store: Store, types: JobTypeCache) {
   async function get(name: string): Promise<JobType> {
     const violations = new Violations();
     violations.check(JOB_TYPE_NAME.test(name), 'name', 'must match ^[a-z][a-z0-9_.-]{0,62}$');
@@ -130,7 +132,9 @@ export function createJobTypes(store: Store) {
     checkSettings(violations, settings, 'job_type.');
     violations.throwIfAny();
     try {
-      return toJobType(await store.jobTypes.insert(name, settings));
+      const created = toJobType(await store.jobTypes.insert(name, settings));
+      types.forget();
+      return created;
     } catch (error) {
       if (error instanceof UniqueViolationError) throw new AlreadyExistsError('job type', 'name');
       throw error;
@@ -160,6 +164,7 @@ export function createJobTypes(store: Store) {
     });
     if (!etagMatches(etag, current.version)) throw stale;
     if (!(await store.jobTypes.update(name, current.version, toSettings(changes, current)))) throw stale;
+    types.forget();
     return get(name);
   }
 

@@ -9,6 +9,7 @@ import {
 import { FailedPreconditionError, NotFoundError } from './errors';
 import { newId, checkId } from './ids';
 import type { JobSignals } from './job-signals';
+import type { JobTypeCache } from './job-type-cache';
 import { canMove, TRANSITIONS, type JobState } from './job-state';
 import { JOB_TYPE_NAME, QUEUES, type QueueName } from './job-types';
 import { readPagePosition, toPage, type Page } from './pagination';
@@ -159,7 +160,7 @@ function checkEnqueue(
 }
 
 /** The rules of accepting, reading, cancelling and reviving jobs. */
-export function createJobs(store: Store, signals: JobSignals, limits: JobLimits) {
+export function createJobs(store: Store, signals: JobSignals, limits: JobLimits, types: JobTypeCache) {
   async function findOrThrow(id: string, tx?: Tx): Promise<JobRecord> {
     const record = await store.jobs.find(id, tx);
     if (!record) throw new NotFoundError('job', id);
@@ -182,18 +183,15 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
       checkEnqueue(violations, input, prefixOf(index), now, limits);
     });
     violations.throwIfAny();
-    const types = new Map(
-      (await store.jobTypes.findMany([...new Set(inputs.map((input) => input.type))], tx)).map((type) => [
-        type.name,
-        type,
-      ]),
+    const named = new Map(
+      (await types.findMany([...new Set(inputs.map((input) => input.type))], tx)).map((type) => [type.name, type]),
     );
     inputs.forEach((input, index) => {
-      violations.check(types.has(input.type), `${prefixOf(index)}type`, `unknown job type "${input.type}"`);
+      violations.check(named.has(input.type), `${prefixOf(index)}type`, `unknown job type "${input.type}"`);
     });
     violations.throwIfAny();
     return inputs.map((input) => {
-      const type = types.get(input.type);
+      const type = named.get(input.type);
       if (!type) throw new Error(`job type ${input.type} vanished`);
       return {
         id: newId(),
@@ -222,10 +220,10 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits)
       if (existing && key !== undefined) byKey.set(key, existing);
       else fresh.push(job);
     }
-    const inserted = await store.jobs.insert(tx, fresh);
-    await store.jobs.addEvents(
+    const inserted = await store.jobs.insert(
       tx,
-      inserted.map((job) => ({
+      fresh,
+      fresh.map((job) => ({
         jobId: job.id,
         attempt: 0,
         fromState: null,

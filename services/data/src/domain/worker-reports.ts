@@ -2,6 +2,8 @@ import type { JobChanges, JobRecord, NewJobEvent, Store, Tx } from '../store';
 import { AbortedError, FailedPreconditionError, NotFoundError, type DomainError } from './errors';
 import { checkId } from './ids';
 import { decideFailure } from './job-failure';
+import type { JobTypeCache } from './job-type-cache';
+import { createReportRounds } from './report-rounds';
 import type { JobSignals } from './job-signals';
 import { canMove, isTerminal, TRANSITIONS, type JobState } from './job-state';
 import { toJobType, type JobType } from './job-types';
@@ -72,6 +74,9 @@ export type ReportOutcome =
   | { readonly ok: false; readonly error: DomainError };
 
 export const MAX_REPORTS = 500;
+
+/** The most reports one transaction records when batches of several workers are merged. */
+const MAX_REPORTS_PER_ROUND = 2000;
 
 function checkReport(
   violations: Violations,
@@ -146,8 +151,7 @@ class BatchWrites {
   }
 
   async apply(store: Store, tx: Tx, at: Date): Promise<void> {
-    for (const { to, changes, ids } of this.moves.values()) await store.jobs.moveLocked(tx, ids, to, changes, at);
-    await store.jobs.addEvents(tx, this.events);
+    await store.jobs.applyMoves(tx, [...this.moves.values()], this.events, at);
   }
 }
 
@@ -203,7 +207,12 @@ function decideComplete(
  * longer current is refused with ABORTED, and a retried report of an already recorded step answers as
  * the first did. A batch of reports costs one transaction and a handful of statements, whatever its size.
  */
-export function createWorkerReports(store: Store, signals: JobSignals, settings: LeaseSettings) {
+export function createWorkerReports(
+  store: Store,
+  signals: JobSignals,
+  settings: LeaseSettings,
+  jobTypes: JobTypeCache,
+) {
   async function findOrThrow(id: string, tx: Tx): Promise<JobRecord> {
     const record = await store.jobs.find(id, tx);
     if (!record) throw new NotFoundError('job', id);
@@ -246,47 +255,55 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
 
   /**
    * Records valid reports of distinct jobs in one transaction, each decided against its locked row, and
-   * fills in their outcomes.
+   * answers their outcomes in order.
    */
-  async function recordValid(reports: ReadonlyArray<readonly [number, AttemptReport]>, outcomes: ReportOutcome[]) {
+  async function recordValid(reports: readonly AttemptReport[]): Promise<ReportOutcome[]> {
+    const outcomes: ReportOutcome[] = [];
     const failed = await store.inTransaction(async (tx) => {
       let anyFailed = false;
-      const ids = reports.map(([, report]) => report.jobId);
-      const jobs = new Map((await store.jobs.findManyLocked(tx, ids)).map((job) => [job.id, job]));
+      const jobs = new Map(
+        (
+          await store.jobs.findManyLocked(
+            tx,
+            reports.map((report) => report.jobId),
+          )
+        ).map((job) => [job.id, job]),
+      );
       // A completion needs no type: batches of completions skip the read.
-      const typed = reports
-        .filter(([, report]) => report.kind !== 'complete')
-        .map(([, report]) => jobs.get(report.jobId));
+      const typed = reports.filter((report) => report.kind !== 'complete').map((report) => jobs.get(report.jobId));
       const typeNames = [...new Set(typed.flatMap((job) => (job ? [job.type] : [])))];
-      const found = typeNames.length > 0 ? await store.jobTypes.findMany(typeNames, tx) : [];
+      const found = typeNames.length > 0 ? await jobTypes.findMany(typeNames, tx) : [];
       const types = new Map(found.map((type) => [type.name, toJobType(type)]));
       const now = new Date();
       const writes = new BatchWrites();
-      for (const [index, report] of reports) {
+      for (const report of reports) {
         const job = jobs.get(report.jobId);
         const type = job && types.get(job.type);
         if (!job) {
-          outcomes[index] = { ok: false, error: new NotFoundError('job', report.jobId) };
+          outcomes.push({ ok: false, error: new NotFoundError('job', report.jobId) });
         } else if (report.kind === 'complete') {
-          outcomes[index] = decideComplete(job, report, report.result, now, writes);
+          outcomes.push(decideComplete(job, report, report.result, now, writes));
         } else if (report.kind === 'fail') {
           const decided = await recordFailureReport(tx, job, type, report, report.failure);
-          outcomes[index] = decided.outcome;
+          outcomes.push(decided.outcome);
           anyFailed ||= decided.failed;
         } else if (!type) {
-          outcomes[index] = { ok: false, error: unknownType(job) };
+          outcomes.push({ ok: false, error: unknownType(job) });
         } else {
-          outcomes[index] = decideStart(job, type, report, now, settings.leaseGraceMs, writes);
+          outcomes.push(decideStart(job, type, report, now, settings.leaseGraceMs, writes));
         }
       }
       await writes.apply(store, tx, now);
       return anyFailed;
     });
     if (failed) signals.jobsDue();
-    reports.forEach(([index, report]) => {
+    reports.forEach((report, index) => {
       if (outcomes[index]?.ok) signals.jobChanged(report.jobId);
     });
+    return outcomes;
   }
+
+  const recordInRounds = createReportRounds(recordValid, MAX_REPORTS_PER_ROUND);
 
   /**
    * Records a batch of reports, each as its single method would, and answers each one's outcome in
@@ -320,7 +337,12 @@ export function createWorkerReports(store: Store, signals: JobSignals, settings:
       if (error) outcomes[index] = { ok: false, error };
       else valid.push([index, report]);
     });
-    if (valid.length > 0) await recordValid(valid, outcomes);
+    if (valid.length === 0) return outcomes;
+    const recorded = await recordInRounds(valid.map(([, report]) => report));
+    valid.forEach(([index], position) => {
+      const outcome = recorded[position];
+      if (outcome) outcomes[index] = outcome;
+    });
     return outcomes;
   }
 

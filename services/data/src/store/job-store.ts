@@ -1,6 +1,6 @@
 import { Op, col, fn } from 'sequelize';
 import type { JobEventRow, JobModels } from './job-models';
-import { plainRows, sequelizeOf } from './plain-rows';
+import { plainRows, runStatements, sequelizeOf } from './plain-rows';
 import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
 
 export interface NewJobRecord {
@@ -72,6 +72,16 @@ export interface JobEventRecord extends NewJobEvent {
   readonly createdAt: Date;
 }
 
+/** Jobs that move to one state with the same changes, their rows held locked by the transaction. */
+export interface LockedMove {
+  readonly ids: readonly string[];
+  readonly to: string;
+  readonly changes: JobChanges;
+}
+
+/** What the dispatcher reads of a due job. */
+export type DueJob = Pick<JobRecord, 'id' | 'state' | 'attempt' | 'queue'>;
+
 export interface JobListQuery {
   readonly beforeId: string | undefined;
   readonly limit: number;
@@ -104,7 +114,22 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   const postgres = sequelize.getDialect() === 'postgres';
   const eventRows = plainRows<JobEventRecord, NewJobEvent & { readonly createdAt: Date }>(JobEvent);
 
-  async function insert(tx: Tx, jobs: readonly NewJobRecord[]): Promise<JobRecord[]> {
+  function eventRecords(events: readonly NewJobEvent[]) {
+    const createdAt = new Date();
+    return events.map((event) => ({
+      jobId: event.jobId,
+      attempt: event.attempt,
+      fromState: event.fromState,
+      toState: event.toState,
+      progress: event.progress,
+      message: event.message,
+      workerId: event.workerId,
+      createdAt,
+    }));
+  }
+
+  /** Inserts new jobs and their first events together (one round trip on PostgreSQL). */
+  async function insert(tx: Tx, jobs: readonly NewJobRecord[], events: readonly NewJobEvent[]): Promise<JobRecord[]> {
     const now = new Date();
     // Each field is named: spreading `job` and then adding a dozen fields made V8 build every record
     // the slow way, about 15 us each.
@@ -131,7 +156,9 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       createdAt: now,
       updatedAt: now,
     }));
-    await translateUniqueViolation(() => jobRows.insert(tx, records));
+    await translateUniqueViolation(() =>
+      runStatements(sequelize, tx, [jobRows.insertStatement(records), eventRows.insertStatement(eventRecords(events))]),
+    );
     return records;
   }
 
@@ -186,18 +213,23 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
 
   /**
    * Moves jobs whose rows the transaction holds locked (so their state was checked and cannot have
-   * changed): one statement instead of one per job. `updatedAt` is `at`, so that the caller knows the
-   * rows' new values without reading them again.
+   * changed), one statement per move, and records their events, all in one round trip on PostgreSQL.
+   * `updatedAt` is `at`, so that the caller knows the rows' new values without reading them again.
    */
-  async function moveLocked(
+  async function applyMoves(
     tx: Tx,
-    ids: readonly string[],
-    to: string,
-    changes: JobChanges,
+    moves: readonly LockedMove[],
+    events: readonly NewJobEvent[],
     at: Date,
-  ): Promise<number> {
-    if (ids.length === 0) return 0;
-    return jobRows.update(tx, { ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]);
+  ): Promise<void> {
+    await runStatements(sequelize, tx, [
+      ...moves
+        .filter((move) => move.ids.length > 0)
+        .map(({ ids, to, changes }) =>
+          jobRows.updateStatement({ ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]),
+        ),
+      eventRows.insertStatement(eventRecords(events)),
+    ]);
   }
 
   /** Changes columns of a job without moving it, under the same condition as `move`. */
@@ -221,19 +253,21 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
    * stay locked until it ends, and rows another data-service replica holds are skipped (PostgreSQL), so
    * that replicas never dispatch a job twice.
    */
-  async function findDue(now: Date, limit: number, tx?: Tx): Promise<JobRecord[]> {
-    if (tx && postgres) {
-      // Without statistics on `state` (a new or truncated table, until autovacuum analyzes it) PostgreSQL
-      // estimates a handful of due rows and reads and sorts every one of them, 13 ms for a backlog of
-      // 20,000; read in run_at order from jobs_due_run_at_idx, the round stops at its limit (0.3 ms).
-      await sequelize.query('SET LOCAL enable_bitmapscan = off', { transaction: asTransaction(tx) });
-    }
-    return jobRows.select(
+  async function findDue(now: Date, limit: number, tx?: Tx): Promise<DueJob[]> {
+    return jobRows.selectSome(
       tx,
+      ['id', 'state', 'attempt', 'queue'],
       "WHERE state IN ('pending', 'retrying') AND run_at <= ? " +
         'AND type NOT IN (SELECT name FROM job_types WHERE paused = ?) ORDER BY run_at LIMIT ?',
       [now, true, limit],
-      tx ? 'skip-locked' : undefined,
+      {
+        ...(tx ? { lock: 'skip-locked' } : {}),
+        // Without statistics on `state` (a new or truncated table, until autovacuum analyzes it)
+        // PostgreSQL estimates a handful of due rows and reads and sorts every one of them, 13 ms for a
+        // backlog of 20,000; read in run_at order from jobs_due_run_at_idx, the round stops at its limit
+        // (0.3 ms).
+        ...(tx && postgres ? { before: 'SET LOCAL enable_bitmapscan = off' } : {}),
+      },
     );
   }
 
@@ -278,20 +312,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   }
 
   async function addEvents(tx: Tx, events: readonly NewJobEvent[]): Promise<void> {
-    const createdAt = new Date();
-    await eventRows.insert(
-      tx,
-      events.map((event) => ({
-        jobId: event.jobId,
-        attempt: event.attempt,
-        fromState: event.fromState,
-        toState: event.toState,
-        progress: event.progress,
-        message: event.message,
-        workerId: event.workerId,
-        createdAt,
-      })),
-    );
+    await eventRows.insert(tx, eventRecords(events));
   }
 
   async function listEvents(jobId: string, afterId: string | undefined, limit: number): Promise<JobEventRecord[]> {
@@ -311,7 +332,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     list,
     count,
     move,
-    moveLocked,
+    applyMoves,
     patch,
     findDue,
     queuedBefore,
