@@ -174,6 +174,31 @@ describe('report batcher', () => {
     await noCallBeyond(calls, 2);
   });
 
+  it('sends a start at once while only a call without starts is in flight, never beside a call with starts', async () => {
+    const { calls, send } = createFakeSend();
+    const reporter = createReportBatcher(send, 10);
+    const first = complete(reporter, 'job-1');
+    await callsReach(calls, 1);
+
+    const claim = start(reporter, 'job-2');
+    const outcome = complete(reporter, 'job-3');
+    await callsReach(calls, 2);
+    const held = [start(reporter, 'job-4'), complete(reporter, 'job-5')];
+    await noCallBeyond(calls, 2);
+    calls[1]?.answer(allRecorded(calls[1]));
+    await callsReach(calls, 3);
+    calls[2]?.answer(allRecorded(calls[2]));
+    calls[0]?.answer(allRecorded(calls[0]));
+
+    assert.deepEqual(jobIdsOf(calls[0]), ['job-1']);
+    assert.deepEqual(jobIdsOf(calls[1]), ['job-2', 'job-3']);
+    assert.deepEqual(jobIdsOf(calls[2]), ['job-4', 'job-5']);
+    assert.deepEqual(
+      (await Promise.all([first, claim, outcome, ...held])).map((entry) => entry.ok),
+      [true, true, true, true, true],
+    );
+  });
+
   it('sends a second report of the same job in a later call, after the first call returns', async () => {
     const { calls, send } = createFakeSend();
     const reporter = createReportBatcher(send, 10);

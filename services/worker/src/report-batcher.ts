@@ -43,8 +43,11 @@ interface PendingReport {
 /**
  * Sends reports in batches: a report waits only while the previous batch is in flight, so that an idle
  * worker reports at once and a busy one sends everything that piled up in one call and one transaction.
- * A batch never names a job twice (the data service refuses that): a second report of a job waits for
- * the next batch. A failed call fails every report it carried, for each caller to retry.
+ * One exception: a start never waits behind a call that carries no start. At a light load that call is
+ * the previous job's completion, and waiting for it would add a whole call to the start of every job;
+ * under load calls carry both kinds and batches stay large. A job is never in two batches at once (a
+ * second report of a job waits for the next batch). A failed call fails every report it carried, for
+ * each caller to retry.
  */
 export function createReportBatcher(
   send: (request: BatchReportAttemptsRequest) => Promise<BatchReportAttemptsResponse>,
@@ -52,8 +55,17 @@ export function createReportBatcher(
 ): AttemptReporter {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be 1 or more, not ${maxBatch}`);
   let waiting: PendingReport[] = [];
-  let inFlight = false;
+  let callsInFlight = 0;
+  let startsInFlight = false;
   let scheduled = false;
+  /** The jobs of the calls in flight. */
+  const sending = new Set<string>();
+
+  function mayFlush(): boolean {
+    if (waiting.length === 0) return false;
+    if (callsInFlight === 0) return true;
+    return callsInFlight === 1 && !startsInFlight && waiting.some((pending) => pending.report.$case === 'start');
+  }
 
   function takeBatch(): PendingReport[] {
     const jobs = new Set<string>();
@@ -61,7 +73,7 @@ export function createReportBatcher(
     const rest: PendingReport[] = [];
     for (const pending of waiting) {
       const { jobId } = pending.report.value;
-      if (batch.length < maxBatch && !jobs.has(jobId)) {
+      if (batch.length < maxBatch && !jobs.has(jobId) && !sending.has(jobId)) {
         jobs.add(jobId);
         batch.push(pending);
       } else {
@@ -74,9 +86,13 @@ export function createReportBatcher(
 
   async function flush(): Promise<void> {
     scheduled = false;
-    if (inFlight || waiting.length === 0) return;
-    inFlight = true;
+    if (!mayFlush()) return;
     const batch = takeBatch();
+    if (batch.length === 0) return;
+    const carriesStart = batch.some((pending) => pending.report.$case === 'start');
+    callsInFlight += 1;
+    if (carriesStart) startsInFlight = true;
+    for (const pending of batch) sending.add(pending.report.value.jobId);
     try {
       const { results } = await send({ reports: batch.map((pending) => ({ report: pending.report })) });
       batch.forEach((pending, index) => {
@@ -85,14 +101,16 @@ export function createReportBatcher(
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {
-      inFlight = false;
+      callsInFlight -= 1;
+      if (carriesStart) startsInFlight = false;
+      for (const pending of batch) sending.delete(pending.report.value.jobId);
       schedule();
     }
   }
 
   /** Flushes on the next turn of the event loop, so that the reports of one turn share a batch. */
   function schedule(): void {
-    if (scheduled || inFlight || waiting.length === 0) return;
+    if (scheduled || !mayFlush()) return;
     scheduled = true;
     setImmediate(() => void flush());
   }
