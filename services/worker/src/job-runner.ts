@@ -67,21 +67,34 @@ export function createJobRunner(options: JobRunnerOptions) {
     }
   }
 
+  /** What aborts each running attempt: one listener on `released` serves them all. */
+  const running = new Set<(why: AbortReason) => void>();
+  options.released.addEventListener(
+    'abort',
+    () => {
+      for (const abort of running) abort('released');
+    },
+    { once: true },
+  );
+
+  /**
+   * Runs the handler until it settles or is aborted. A no-op job runs in tens of microseconds, so the
+   * machinery per attempt is kept small: one timer serves both the heartbeats and the timeout, and the
+   * AbortController is made only for a handler that reads its signal.
+   */
   async function execute(job: Job, handler: JobHandler, attempt: number, timeoutMs: number, heartbeatMs: number) {
-    const controller = new AbortController();
     let reason: AbortReason | undefined;
+    let abortError: Error | undefined;
+    let controller: AbortController | undefined;
+    let stopWaiting: ((error: Error) => void) | undefined;
     const abort = (why: AbortReason): void => {
       if (reason !== undefined) return;
       reason = why;
-      controller.abort(new Error(`job ${why}`));
+      abortError = new Error(`job ${why}`);
+      controller?.abort(abortError);
+      stopWaiting?.(abortError);
     };
-    const timer = setTimeout(() => {
-      abort('timeout');
-    }, timeoutMs);
-    const onRelease = (): void => {
-      abort('released');
-    };
-    options.released.addEventListener('abort', onRelease);
+    running.add(abort);
     let progress = { percent: 0, message: '' };
     const sendProgress = async (): Promise<void> => {
       try {
@@ -98,40 +111,52 @@ export function createJobRunner(options: JobRunnerOptions) {
         else log.warn({ err: error, jobId: job.id }, 'heartbeat failed; the lease may lapse');
       }
     };
-    const heartbeat = setInterval(() => void sendProgress(), heartbeatMs);
-    const aborted = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => {
-        reject(controller.signal.reason as Error);
-      });
-    });
+    const deadline = Date.now() + timeoutMs;
+    const tick = (): void => {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        abort('timeout');
+        return;
+      }
+      void sendProgress();
+      timer = setTimeout(tick, Math.min(heartbeatMs, left));
+    };
+    let timer = setTimeout(tick, Math.min(heartbeatMs, timeoutMs));
     let jobLog: Logger | undefined;
     try {
       const payload: unknown = handler.payload.parse(job.payload ?? {});
-      const result = await Promise.race([
-        handler.run({
-          payload,
-          jobId: job.id,
-          attempt,
-          signal: controller.signal,
-          progress: async (percent, message = '') => {
-            progress = { percent: Math.max(0, Math.min(100, Math.round(percent))), message: message.slice(0, 500) };
-            await sendProgress();
-          },
-          // Made on first use: a child logger costs more than many handlers' whole run.
-          get log() {
-            return (jobLog ??= log.child({ jobId: job.id, attempt, type: job.type }));
-          },
-          data,
-        }),
-        aborted,
-      ]);
+      const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        stopWaiting = reject;
+        handler
+          .run({
+            payload,
+            jobId: job.id,
+            attempt,
+            get signal() {
+              if (!controller) {
+                controller = new AbortController();
+                if (abortError) controller.abort(abortError);
+              }
+              return controller.signal;
+            },
+            progress: async (percent, message = '') => {
+              progress = { percent: Math.max(0, Math.min(100, Math.round(percent))), message: message.slice(0, 500) };
+              await sendProgress();
+            },
+            // Made on first use: a child logger costs more than many handlers' whole run.
+            get log() {
+              return (jobLog ??= log.child({ jobId: job.id, attempt, type: job.type }));
+            },
+            data,
+          })
+          .then(resolve, reject);
+      });
       return { ok: true as const, result };
     } catch (error) {
       return { ok: false as const, error, reason };
     } finally {
       clearTimeout(timer);
-      clearInterval(heartbeat);
-      options.released.removeEventListener('abort', onRelease);
+      running.delete(abort);
     }
   }
 
