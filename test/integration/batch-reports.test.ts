@@ -139,6 +139,24 @@ for (const dialect of DIALECTS) {
       await service.destroy();
     });
 
+    it("when the type's timeout changes, then the next start is leased with the new timeout at once", async () => {
+      const setTimeoutTo = (timeout: { seconds: string; nanos: number }) =>
+        service.jobTypes.updateJobType(
+          { jobType: JobType.fromPartial({ name: type, timeout }), updateMask: ['timeout'] },
+          bearer(CLIENT_TOKEN),
+        );
+      const [before, after] = await enqueue(2);
+      assert.ok(before && after);
+      assert.deepEqual(startedOf((await report([startReport(before.id)])).results[0]).timeout, HOUR);
+      try {
+        await setTimeoutTo({ seconds: '7200', nanos: 0 });
+        const started = startedOf((await report([startReport(after.id)])).results[0]);
+        assert.deepEqual(started.timeout, { seconds: '7200', nanos: 0 });
+      } finally {
+        await setTimeoutTo(HOUR);
+      }
+    });
+
     describe('a batch of good and refused reports', () => {
       let toStart: Job[];
       let toComplete: Job;
