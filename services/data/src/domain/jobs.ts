@@ -9,6 +9,7 @@ import {
 import { FailedPreconditionError, NotFoundError } from './errors';
 import { newId, checkId } from './ids';
 import type { JobSignals } from './job-signals';
+import { createGroupCommit } from './group-commit';
 import type { JobTypeCache } from './job-type-cache';
 import { canMove, TRANSITIONS, type JobState } from './job-state';
 import { JOB_TYPE_NAME, QUEUES, type QueueName } from './job-types';
@@ -64,6 +65,8 @@ export interface JobLimits {
 }
 
 export const MAX_BATCH = 500;
+/** The most jobs one shared enqueue transaction inserts. */
+const MAX_ROUND_JOBS = 2000;
 const MAX_IDEMPOTENCY_KEY = 200;
 const MAX_PAST_MS = 60_000;
 const MAX_FUTURE_MS = 365 * 24 * 60 * 60 * 1000;
@@ -246,20 +249,31 @@ export function createJobs(store: Store, signals: JobSignals, limits: JobLimits,
   }
 
   /**
-   * Accepts jobs in one transaction. Two concurrent calls with one idempotency key collide on the unique
-   * index; the loser reads the winner's job on its second pass.
+   * Inserts prepared jobs in one transaction. Two concurrent transactions with one idempotency key
+   * collide on the unique index; the loser reads the winner's job on its second pass.
    */
-  async function accept(inputs: readonly EnqueueInput[], prefixOf: (index: number) => string): Promise<Job[]> {
-    const prepared = await prepare(inputs, prefixOf);
+  async function insertAll(prepared: readonly PreparedJob[]): Promise<JobRecord[]> {
     for (let pass = 1; ; pass += 1) {
       try {
-        const records = await store.inTransaction((tx) => insertWithin(tx, prepared));
-        signals.jobsDue();
-        return records.map(toJob);
+        return await store.inTransaction((tx) => insertWithin(tx, prepared));
       } catch (error) {
         if (!(error instanceof UniqueViolationError) || pass >= 3) throw error;
       }
     }
+  }
+
+  /**
+   * Concurrent Enqueue and BatchEnqueue calls share transactions: one per call made 64 callers wait
+   * on each other's commits (300 jobs/s on PostgreSQL here). Jobs with one idempotency key in two
+   * calls of a round answer the same job, as within one call.
+   */
+  const insertInRounds = createGroupCommit(insertAll, { maxItems: MAX_ROUND_JOBS, keyOf: (job) => job.id });
+
+  /** Accepts jobs: they are committed when it answers. */
+  async function accept(inputs: readonly EnqueueInput[], prefixOf: (index: number) => string): Promise<Job[]> {
+    const records = await insertInRounds(await prepare(inputs, prefixOf));
+    signals.jobsDue();
+    return records.map(toJob);
   }
 
   /**

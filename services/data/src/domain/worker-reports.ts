@@ -3,7 +3,7 @@ import { AbortedError, FailedPreconditionError, NotFoundError, type DomainError 
 import { checkId } from './ids';
 import { decideFailure } from './job-failure';
 import type { JobTypeCache } from './job-type-cache';
-import { createReportRounds } from './report-rounds';
+import { createGroupCommit } from './group-commit';
 import type { JobSignals } from './job-signals';
 import { canMove, isTerminal, TRANSITIONS, type JobState } from './job-state';
 import { toJobType, type JobType } from './job-types';
@@ -303,7 +303,10 @@ export function createWorkerReports(
     return outcomes;
   }
 
-  const recordInRounds = createReportRounds(recordValid, MAX_REPORTS_PER_ROUND);
+  const recordInRounds = createGroupCommit(recordValid, {
+    maxItems: MAX_REPORTS_PER_ROUND,
+    keyOf: (report) => report.jobId,
+  });
 
   /**
    * Records a batch of reports, each as its single method would, and answers each one's outcome in

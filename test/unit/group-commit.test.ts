@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createReportRounds } from '../../services/data/src/domain/report-rounds';
+import { createGroupCommit } from '../../services/data/src/domain/group-commit';
 
 interface Report {
   readonly jobId: string;
@@ -41,10 +41,10 @@ function outcomeOf(promise: Promise<string[]>): Promise<Outcome> {
   );
 }
 
-describe('report rounds', () => {
+describe('group commit', () => {
   it('records a batch at once when no round runs', async () => {
     const { calls, record } = createFakeRecord();
-    const submit = createReportRounds(record, 100);
+    const submit = createGroupCommit(record, { maxItems: 100, keyOf: (report) => report.jobId });
 
     const first = submit(batch('a', 'b'));
     await settle();
@@ -57,7 +57,7 @@ describe('report rounds', () => {
 
   it('records the batches that arrive during a round together in the next one, each answered its own outcomes', async () => {
     const { calls, record } = createFakeRecord();
-    const submit = createReportRounds(record, 100);
+    const submit = createGroupCommit(record, { maxItems: 100, keyOf: (report) => report.jobId });
     const first = submit(batch('a'));
     await settle();
 
@@ -76,7 +76,7 @@ describe('report rounds', () => {
 
   it('keeps a batch that names a job of the round, or would pass the limit, for the round after', async () => {
     const { calls, record } = createFakeRecord();
-    const submit = createReportRounds(record, 3);
+    const submit = createGroupCommit(record, { maxItems: 3, keyOf: (report) => report.jobId });
     const first = submit(batch('a'));
     await settle();
 
@@ -100,7 +100,7 @@ describe('report rounds', () => {
 
   it('when a round of several batches fails, records each batch alone so that only the failing one fails', async () => {
     const { calls, record } = createFakeRecord();
-    const submit = createReportRounds(record, 100);
+    const submit = createGroupCommit(record, { maxItems: 100, keyOf: (report) => report.jobId });
     const first = submit(batch('a'));
     await settle();
     const good = outcomeOf(submit(batch('b')));
@@ -126,7 +126,7 @@ describe('report rounds', () => {
 
   it('when a round of one batch fails, fails that batch with its error and goes on with the next', async () => {
     const { calls, record } = createFakeRecord();
-    const submit = createReportRounds(record, 100);
+    const submit = createGroupCommit(record, { maxItems: 100, keyOf: (report) => report.jobId });
     const failing = outcomeOf(submit(batch('a')));
     await settle();
     const next = submit(batch('b'));
