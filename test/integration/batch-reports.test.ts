@@ -9,7 +9,7 @@ import type {
   AttemptReport,
   AttemptReportResult,
   BatchReportAttemptsResponse,
-  StartAttemptResponse,
+  ClaimedAttempt,
 } from '../../proto/gen/tandem/v1/worker';
 import { newId } from '../../services/data/src/domain/ids';
 import { bearer, detailsOf, expectCode, expectInvalid } from '../support/grpc-client';
@@ -36,16 +36,16 @@ function failReport(jobId: string, error: string, retryable: boolean): AttemptRe
   };
 }
 
-/** Each result as its kind, and a refusal with its code: `started`, `recorded`, `error ABORTED`. */
+/** Each result as its kind, and a refusal with its code: `claimed`, `recorded`, `error ABORTED`. */
 function kindsOf({ results }: BatchReportAttemptsResponse): string[] {
   return results.map(({ result }) =>
     result?.$case === 'error' ? `error ${Code[result.value.code]}` : String(result?.$case),
   );
 }
 
-function startedOf(entry: AttemptReportResult | undefined): StartAttemptResponse {
+function claimedOf(entry: AttemptReportResult | undefined): ClaimedAttempt {
   const result = entry?.result;
-  if (result?.$case !== 'started') assert.fail(`expected started, got ${JSON.stringify(result)}`);
+  if (result?.$case !== 'claimed') assert.fail(`expected claimed, got ${JSON.stringify(result)}`);
   return result.value;
 }
 
@@ -147,10 +147,10 @@ for (const dialect of DIALECTS) {
         );
       const [before, after] = await enqueue(2);
       assert.ok(before && after);
-      assert.deepEqual(startedOf((await report([startReport(before.id)])).results[0]).timeout, HOUR);
+      assert.deepEqual(claimedOf((await report([startReport(before.id)])).results[0]).timeout, HOUR);
       try {
         await setTimeoutTo({ seconds: '7200', nanos: 0 });
-        const started = startedOf((await report([startReport(after.id)])).results[0]);
+        const started = claimedOf((await report([startReport(after.id)])).results[0]);
         assert.deepEqual(started.timeout, { seconds: '7200', nanos: 0 });
       } finally {
         await setTimeoutTo(HOUR);
@@ -188,8 +188,8 @@ for (const dialect of DIALECTS) {
 
       it('answers every report in its own entry, in order: started, recorded or the refusal', () => {
         assert.deepEqual(kindsOf(first), [
-          'started',
-          'started',
+          'claimed',
+          'claimed',
           'recorded',
           'error ABORTED',
           'error INVALID_ARGUMENT',
@@ -197,17 +197,19 @@ for (const dialect of DIALECTS) {
         ]);
       });
 
-      it('answers a start with the RUNNING job and its lease, as StartAttempt does', async () => {
+      it("answers a start with the job's type, payload and lease, as StartAttempt leases it, the job RUNNING", async () => {
         for (const [index, queued] of toStart.entries()) {
-          const started = startedOf(first.results[index]);
+          const claimed = claimedOf(first.results[index]);
+          const stored = await getJob(queued.id);
 
-          assert.equal(started.job?.id, queued.id);
-          assert.equal(started.job.state, JobState.JOB_STATE_RUNNING);
-          assert.equal(started.job.attempt, 1);
-          assert.equal(started.job.workerId, WORKER_ID);
-          assert.deepEqual(started.timeout, HOUR);
-          assert.deepEqual(started.heartbeatInterval, { seconds: '10', nanos: 0 });
-          assert.deepEqual(started.job, await getJob(queued.id), 'the answered job is the job as stored');
+          assert.equal(claimed.type, type);
+          assert.deepEqual(claimed.payload, { n: index });
+          assert.deepEqual(claimed.payload, stored.payload);
+          assert.deepEqual(claimed.timeout, HOUR);
+          assert.deepEqual(claimed.heartbeatInterval, { seconds: '10', nanos: 0 });
+          assert.equal(stored.state, JobState.JOB_STATE_RUNNING);
+          assert.equal(stored.attempt, 1);
+          assert.equal(stored.workerId, WORKER_ID);
         }
       });
 
@@ -266,8 +268,8 @@ for (const dialect of DIALECTS) {
         const again = await report(reports);
 
         assert.deepEqual(kindsOf(again), kindsOf(first));
-        assert.deepEqual(startedOf(again.results[0]), startedOf(first.results[0]));
-        assert.deepEqual(startedOf(again.results[1]), startedOf(first.results[1]));
+        assert.deepEqual(claimedOf(again.results[0]), claimedOf(first.results[0]));
+        assert.deepEqual(claimedOf(again.results[1]), claimedOf(first.results[1]));
         assert.deepEqual(await Promise.all(ids.map(eventsOf)), eventsBefore);
         assert.deepEqual(await Promise.all(ids.map(getJob)), jobsBefore);
       });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { status as Code } from '@grpc/grpc-js';
 import { Status } from '../../proto/gen/google/rpc/status';
 import {
-  StartAttemptResponse,
+  ClaimedAttempt,
   type AttemptReport,
   type AttemptReportResult,
   type BatchReportAttemptsRequest,
@@ -79,12 +79,13 @@ function jobIdsOf(call: SentCall | undefined): string[] {
   return call.request.reports.map(jobIdOf);
 }
 
-function started(jobId: string): AttemptReportResult {
+function claimed(jobId: string): AttemptReportResult {
   return {
     result: {
-      $case: 'started',
-      value: StartAttemptResponse.fromPartial({
-        job: { id: jobId, attempt: 1, workerId: WORKER_ID },
+      $case: 'claimed',
+      value: ClaimedAttempt.fromPartial({
+        type: 'batcher.test',
+        payload: { of: jobId },
         timeout: { seconds: '30', nanos: 0 },
         heartbeatInterval: { seconds: '7', nanos: 500_000_000 },
       }),
@@ -98,10 +99,10 @@ function refused(code: Code, message: string): AttemptReportResult {
   return { result: { $case: 'error', value: Status.fromPartial({ code, message }) } };
 }
 
-/** What the data service answers when it records every report: `started` for a start, else `recorded`. */
+/** What the data service answers when it records every report: `claimed` for a start, else `recorded`. */
 function allRecorded(call: SentCall | undefined): AttemptReportResult[] {
   assert.ok(call);
-  return call.request.reports.map((entry) => (entry.report?.$case === 'start' ? started(jobIdOf(entry)) : RECORDED));
+  return call.request.reports.map((entry) => (entry.report?.$case === 'start' ? claimed(jobIdOf(entry)) : RECORDED));
 }
 
 function complete(reporter: AttemptReporter, jobId: string): Promise<Outcome<void>> {
@@ -114,7 +115,7 @@ function fail(reporter: AttemptReporter, jobId: string): Promise<Outcome<void>> 
   );
 }
 
-function start(reporter: AttemptReporter, jobId: string): Promise<Outcome<StartAttemptResponse>> {
+function start(reporter: AttemptReporter, jobId: string): Promise<Outcome<ClaimedAttempt>> {
   return outcomeOf(reporter.start({ jobId, attempt: 1, workerId: WORKER_ID }));
 }
 
@@ -244,7 +245,7 @@ describe('report batcher', () => {
     const reports = [complete(reporter, 'job-1'), complete(reporter, 'job-2'), start(reporter, 'job-3')];
     await callsReach(calls, 1);
 
-    calls[0]?.answer([RECORDED, refused(Code.ABORTED, 'attempt 1 of job-2 is no longer current'), started('job-3')]);
+    calls[0]?.answer([RECORDED, refused(Code.ABORTED, 'attempt 1 of job-2 is no longer current'), claimed('job-3')]);
     const [first, second, third] = await Promise.all(reports);
 
     assert.equal(first?.ok, true);
@@ -288,12 +289,12 @@ describe('report batcher', () => {
     assert.deepEqual(await next, { ok: true, value: undefined });
   });
 
-  it('resolves start() with the StartAttemptResponse the data service answered', async () => {
+  it('resolves start() with the claimed attempt the data service answered', async () => {
     const { calls, send } = createFakeSend();
     const reporter = createReportBatcher(send, 10);
     const report = start(reporter, 'job-1');
     await callsReach(calls, 1);
-    const answer = started('job-1');
+    const answer = claimed('job-1');
 
     calls[0]?.answer([answer]);
     const outcome = await report;
@@ -302,13 +303,13 @@ describe('report batcher', () => {
       { report: { $case: 'start', value: { jobId: 'job-1', attempt: 1, workerId: WORKER_ID } } },
     ]);
     assert.ok(outcome.ok);
-    assert.equal(answer.result?.$case, 'started');
+    assert.equal(answer.result?.$case, 'claimed');
     assert.deepEqual(outcome.value, answer.result.value);
-    assert.equal(outcome.value.job?.id, 'job-1');
+    assert.deepEqual(outcome.value.payload, { of: 'job-1' });
     assert.deepEqual(outcome.value.heartbeatInterval, { seconds: '7', nanos: 500_000_000 });
   });
 
-  it('rejects a report the answer has no result for, and a start answered with anything but started', async () => {
+  it('rejects a report the answer has no result for, and a start answered with anything but claimed', async () => {
     const { calls, send } = createFakeSend();
     const reporter = createReportBatcher(send, 10);
     const reports = [start(reporter, 'job-1'), complete(reporter, 'job-2'), complete(reporter, 'job-3')];

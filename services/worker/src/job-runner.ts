@@ -1,5 +1,4 @@
 import { status as Code } from '@grpc/grpc-js';
-import type { Job } from '../../../proto/gen/tandem/v1/job';
 import type { DispatchMessage } from '../../shared/bee-queue-settings';
 import type { Logger } from '../../shared/logger';
 import { codeOf, REPORT_RETRY_CODES, withRetry } from '../../shared/retry-policy';
@@ -25,6 +24,13 @@ export interface JobRunnerOptions {
 const SKIP_CODES: ReadonlySet<Code> = new Set([Code.ABORTED, Code.FAILED_PRECONDITION, Code.NOT_FOUND]);
 
 type AbortReason = 'timeout' | 'cancelled' | 'released' | 'lease-lost';
+
+/** The claimed attempt's job, as far as its handler needs it. */
+interface ClaimedJob {
+  readonly id: string;
+  readonly type: string;
+  readonly payload: Readonly<Record<string, unknown>> | undefined;
+}
 
 function durationMs(duration: { seconds: string; nanos: number } | undefined): number {
   return duration ? Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1e6) : 0;
@@ -82,7 +88,13 @@ export function createJobRunner(options: JobRunnerOptions) {
    * machinery per attempt is kept small: one timer serves both the heartbeats and the timeout, and the
    * AbortController is made only for a handler that reads its signal.
    */
-  async function execute(job: Job, handler: JobHandler, attempt: number, timeoutMs: number, heartbeatMs: number) {
+  async function execute(
+    job: ClaimedJob,
+    handler: JobHandler,
+    attempt: number,
+    timeoutMs: number,
+    heartbeatMs: number,
+  ) {
     let reason: AbortReason | undefined;
     let abortError: Error | undefined;
     let controller: AbortController | undefined;
@@ -162,13 +174,13 @@ export function createJobRunner(options: JobRunnerOptions) {
 
   /** Handles one bee-queue delivery; resolves once its outcome is recorded (or it was skipped). */
   return async function runDelivery(message: DispatchMessage): Promise<void> {
-    const started = await start(message);
-    const job = started?.job;
-    if (!started || !job) return;
+    const claimed = await start(message);
+    if (!claimed) return;
+    const job: ClaimedJob = { id: message.jobId, type: claimed.type, payload: claimed.payload };
     const { attempt } = message;
     const handler = handlers.get(job.type);
     const outcome = handler
-      ? await execute(job, handler, attempt, durationMs(started.timeout), durationMs(started.heartbeatInterval))
+      ? await execute(job, handler, attempt, durationMs(claimed.timeout), durationMs(claimed.heartbeatInterval))
       : {
           ok: false as const,
           error: new Error(`no handler for job type ${job.type} on worker ${workerId}`),
@@ -188,7 +200,7 @@ export function createJobRunner(options: JobRunnerOptions) {
         outcome.error instanceof NonRetryableError || outcome.error?.constructor?.name === 'ZodError'
       );
       const error =
-        outcome.reason === 'timeout' ? `timed out after ${durationMs(started.timeout)} ms` : messageOf(outcome.error);
+        outcome.reason === 'timeout' ? `timed out after ${durationMs(claimed.timeout)} ms` : messageOf(outcome.error);
       await report(() =>
         reporter.fail({
           jobId: job.id,

@@ -6,10 +6,10 @@ import type {
   AttemptReportResult,
   BatchReportAttemptsRequest,
   BatchReportAttemptsResponse,
+  ClaimedAttempt,
   CompleteAttemptRequest,
   FailAttemptRequest,
   StartAttemptRequest,
-  StartAttemptResponse,
 } from '../../../proto/gen/tandem/v1/worker';
 
 /** The most reports BatchReportAttempts takes in one call. */
@@ -17,7 +17,7 @@ export const MAX_REPORTS_PER_BATCH = 500;
 
 /** How the worker records each step of an attempt: one call per report, whatever carries it. */
 export interface AttemptReporter {
-  start(request: StartAttemptRequest): Promise<StartAttemptResponse>;
+  start(request: StartAttemptRequest): Promise<ClaimedAttempt>;
   complete(request: CompleteAttemptRequest): Promise<void>;
   fail(request: FailAttemptRequest): Promise<void>;
 }
@@ -135,7 +135,7 @@ export function createReportBatcher(
   return {
     start: async (request) => {
       const answer = await submit({ $case: 'start', value: request });
-      if (answer?.$case !== 'started') throw new Error(`the data service answered a start with ${answer?.$case}`);
+      if (answer?.$case !== 'claimed') throw new Error(`the data service answered a start with ${answer?.$case}`);
       return answer.value;
     },
     complete: async (request) => {

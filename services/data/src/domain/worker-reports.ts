@@ -1,4 +1,4 @@
-import type { JobChanges, JobRecord, NewJobEvent, Store, Tx } from '../store';
+import type { JobChanges, JobRecord, NewJobEvent, ReportedJob, Store, Tx } from '../store';
 import { AbortedError, FailedPreconditionError, NotFoundError, type DomainError } from './errors';
 import { checkId } from './ids';
 import { decideFailure } from './job-failure';
@@ -16,6 +16,15 @@ export interface LeaseSettings {
   readonly maxResultBytes: number;
 }
 
+/** What a worker needs to run an attempt it claimed. */
+export interface ClaimedAttempt {
+  readonly type: string;
+  readonly payload: JsonObject;
+  readonly timeoutMs: number;
+  readonly heartbeatMs: number;
+}
+
+/** The answer of the single StartAttempt method: the lease and the whole job. */
 export interface StartedAttempt {
   readonly job: Job;
   readonly timeoutMs: number;
@@ -70,7 +79,7 @@ export type AttemptReport =
 
 /** How one report of a batch ended: recorded (with the lease, for a start) or refused. */
 export type ReportOutcome =
-  | { readonly ok: true; readonly started: StartedAttempt | undefined }
+  | { readonly ok: true; readonly claimed: ClaimedAttempt | undefined }
   | { readonly ok: false; readonly error: DomainError };
 
 export const MAX_REPORTS = 500;
@@ -108,7 +117,7 @@ function invalidReport(report: AttemptReport, prefix: string, maxResultBytes: nu
   return violations.error();
 }
 
-function stale(job: JobRecord, attempt: number): AbortedError {
+function stale(job: ReportedJob, attempt: number): AbortedError {
   return new AbortedError(
     'STALE_ATTEMPT',
     `attempt ${attempt} of job ${job.id} is no longer current (the job is ${job.state} at attempt ${job.attempt})`,
@@ -116,22 +125,22 @@ function stale(job: JobRecord, attempt: number): AbortedError {
   );
 }
 
-function finished(job: JobRecord): FailedPreconditionError {
+function finished(job: ReportedJob): FailedPreconditionError {
   return new FailedPreconditionError('JOB_FINISHED', `job ${job.id} is ${job.state}; skip it`, {
     jobId: job.id,
     state: job.state,
   });
 }
 
-function unknownType(job: JobRecord): FailedPreconditionError {
+function unknownType(job: ReportedJob): FailedPreconditionError {
   return new FailedPreconditionError('UNKNOWN_JOB_TYPE', `job type ${job.type} no longer exists`);
 }
 
 /** The single-report methods answer as the batch would, by throwing the refusal. */
-function unwrap(outcome: ReportOutcome | undefined): StartedAttempt | undefined {
+function unwrap(outcome: ReportOutcome | undefined): ClaimedAttempt | undefined {
   if (!outcome) throw new Error('a batch of one report answered nothing');
   if (!outcome.ok) throw outcome.error;
-  return outcome.started;
+  return outcome.claimed;
 }
 
 /**
@@ -142,7 +151,7 @@ class BatchWrites {
   private readonly moves = new Map<string, { to: string; changes: JobChanges; ids: string[] }>();
   private readonly events: NewJobEvent[] = [];
 
-  move(job: JobRecord, attempt: number, to: JobState, changes: JobChanges, workerId: string, message: string): void {
+  move(job: ReportedJob, attempt: number, to: JobState, changes: JobChanges, workerId: string, message: string): void {
     const key = JSON.stringify([to, changes]);
     const group = this.moves.get(key);
     if (group) group.ids.push(job.id);
@@ -155,10 +164,16 @@ class BatchWrites {
   }
 }
 
-const RECORDED: ReportOutcome = { ok: true, started: undefined };
+/** The payload as stored: validated as a JSON object when it was enqueued. */
+function payloadOf(job: ReportedJob): JsonObject {
+  const payload: unknown = JSON.parse(job.payload);
+  return isJsonObject(payload) ? payload : {};
+}
+
+const RECORDED: ReportOutcome = { ok: true, claimed: undefined };
 
 function decideStart(
-  job: JobRecord,
+  job: ReportedJob,
   type: JobType,
   { attempt, workerId }: AttemptReport,
   now: Date,
@@ -167,7 +182,7 @@ function decideStart(
 ): ReportOutcome {
   const lease = { timeoutMs: type.timeoutMs, heartbeatMs: heartbeatOf(type.timeoutMs, graceMs) };
   if (job.attempt === attempt && job.state === 'running' && job.workerId === workerId) {
-    return { ok: true, started: { job: toJob(job), ...lease } };
+    return { ok: true, claimed: { type: job.type, payload: payloadOf(job), ...lease } };
   }
   if (isTerminal(job.state as JobState)) return { ok: false, error: finished(job) };
   if (!canMove('start', job.state as JobState) || job.attempt !== attempt - 1) {
@@ -181,12 +196,11 @@ function decideStart(
     progressMessage: '',
   };
   writes.move(job, attempt, TRANSITIONS.start.to, changes, workerId, 'started');
-  const started = toJob({ ...job, ...changes, state: TRANSITIONS.start.to, updatedAt: now });
-  return { ok: true, started: { job: started, ...lease } };
+  return { ok: true, claimed: { type: job.type, payload: payloadOf(job), ...lease } };
 }
 
 function decideComplete(
-  job: JobRecord,
+  job: ReportedJob,
   { attempt, workerId }: AttemptReport,
   result: JsonObject,
   now: Date,
@@ -219,7 +233,7 @@ export function createWorkerReports(
     return record;
   }
 
-  async function typeOf(job: JobRecord, tx: Tx) {
+  async function typeOf(job: ReportedJob, tx: Tx) {
     const record = await store.jobTypes.find(job.type, tx);
     if (!record) throw unknownType(job);
     return toJobType(record);
@@ -234,7 +248,7 @@ export function createWorkerReports(
   /** A failure, recorded at once: failures are rare and each needs its own decision and backoff. */
   async function recordFailureReport(
     tx: Tx,
-    job: JobRecord,
+    job: ReportedJob,
     type: JobType | undefined,
     report: AttemptReport,
     failure: Failure,
@@ -263,7 +277,7 @@ export function createWorkerReports(
       let anyFailed = false;
       const jobs = new Map(
         (
-          await store.jobs.findManyLocked(
+          await store.jobs.findReportedLocked(
             tx,
             reports.map((report) => report.jobId),
           )
@@ -353,9 +367,9 @@ export function createWorkerReports(
 
   async function startAttempt(jobId: string, attempt: number, workerId: string): Promise<StartedAttempt> {
     const [outcome] = await recordReports([{ kind: 'start', jobId, attempt, workerId }], alone);
-    const started = unwrap(outcome);
-    if (!started) throw new Error('a recorded start answered no lease');
-    return started;
+    const claimed = unwrap(outcome);
+    if (!claimed) throw new Error('a recorded start answered no lease');
+    return { job: await reload(jobId), timeoutMs: claimed.timeoutMs, heartbeatMs: claimed.heartbeatMs };
   }
 
   async function completeAttempt(jobId: string, attempt: number, workerId: string, result: JsonObject): Promise<Job> {
@@ -403,7 +417,7 @@ export function createWorkerReports(
   /** Records a failed attempt in `tx`; answers false when the attempt was not the running one. */
   async function recordFailure(
     tx: Tx,
-    job: JobRecord,
+    job: ReportedJob,
     type: JobType,
     attempt: number,
     workerId: string | null,

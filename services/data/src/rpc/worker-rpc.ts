@@ -1,6 +1,7 @@
 import { status as Code } from '@grpc/grpc-js';
 import {
   AttemptReportResult,
+  ClaimedAttempt,
   BatchReportAttemptsResponse,
   ReportProgressResponse,
   StartAttemptResponse,
@@ -8,7 +9,13 @@ import {
   type WorkerServiceServer,
   WorkerServiceService,
 } from '../../../../proto/gen/tandem/v1/worker';
-import type { StartedAttempt, AttemptReport, ReportOutcome, WorkerReports } from '../domain/worker-reports';
+import type {
+  AttemptReport,
+  ClaimedAttempt as Claim,
+  ReportOutcome,
+  StartedAttempt,
+  WorkerReports,
+} from '../domain/worker-reports';
 import { Violations } from '../domain/violations';
 import { fromMs } from './duration';
 import { toStatusMessage } from './error-status';
@@ -20,6 +27,15 @@ function toStartedMessage(started: StartedAttempt): StartAttemptResponse {
     job: toJobMessage(started.job),
     timeout: fromMs(started.timeoutMs),
     heartbeatInterval: fromMs(started.heartbeatMs),
+  });
+}
+
+function toClaimedMessage(claimed: Claim): ClaimedAttempt {
+  return ClaimedAttempt.fromPartial({
+    type: claimed.type,
+    payload: claimed.payload,
+    timeout: fromMs(claimed.timeoutMs),
+    heartbeatInterval: fromMs(claimed.heartbeatMs),
   });
 }
 
@@ -45,7 +61,7 @@ function toReport({ report }: AttemptReportMessage): AttemptReport | undefined {
 
 function toResultMessage(outcome: ReportOutcome): AttemptReportResult {
   if (!outcome.ok) return { result: { $case: 'error', value: toStatusMessage(outcome.error) } };
-  if (outcome.started) return { result: { $case: 'started', value: toStartedMessage(outcome.started) } };
+  if (outcome.claimed) return { result: { $case: 'claimed', value: toClaimedMessage(outcome.claimed) } };
   return { result: { $case: 'recorded', value: {} } };
 }
 

@@ -13,7 +13,16 @@ import { createUserStore, type UserStore } from './user-store';
 export type { Tx } from './transaction';
 export type { UserRecord } from './user-store';
 export type { OrderRecord } from './order-store';
-export type { DueJob, JobRecord, JobEventRecord, LockedMove, NewJobEvent, NewJobRecord, JobChanges } from './job-store';
+export type {
+  DueJob,
+  JobRecord,
+  JobEventRecord,
+  LockedMove,
+  NewJobEvent,
+  NewJobRecord,
+  JobChanges,
+  ReportedJob,
+} from './job-store';
 export type { JobTypeRecord, JobTypeSettings } from './job-type-store';
 export { UniqueViolationError } from './store-errors';
 

@@ -79,6 +79,34 @@ export interface LockedMove {
   readonly changes: JobChanges;
 }
 
+/** What worker reports read of a job: enough to decide a report and to answer a claim. */
+export type ReportedJob = Pick<
+  JobRecord,
+  | 'id'
+  | 'type'
+  | 'state'
+  | 'payload'
+  | 'attempt'
+  | 'failedAttempts'
+  | 'maxAttempts'
+  | 'cancelRequested'
+  | 'workerId'
+  | 'lastError'
+>;
+
+const REPORTED_COLUMNS = [
+  'id',
+  'type',
+  'state',
+  'payload',
+  'attempt',
+  'failedAttempts',
+  'maxAttempts',
+  'cancelRequested',
+  'workerId',
+  'lastError',
+] as const satisfies ReadonlyArray<keyof ReportedJob>;
+
 /** What the dispatcher reads of a due job. */
 export type DueJob = Pick<JobRecord, 'id' | 'state' | 'attempt' | 'queue'>;
 
@@ -170,6 +198,16 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
   /** The jobs among `ids`, locked until `tx` ends (in id order, so that two batches never deadlock). */
   async function findManyLocked(tx: Tx, ids: readonly string[]): Promise<JobRecord[]> {
     return ids.length === 0 ? [] : jobRows.select(tx, 'WHERE id IN (?) ORDER BY id', [[...ids]], 'update');
+  }
+
+  /**
+   * What reports need of the jobs among `ids`, locked until `tx` ends (in id order, so that two batches
+   * never deadlock): a batch of reports reads ten columns of each row instead of every one.
+   */
+  async function findReportedLocked(tx: Tx, ids: readonly string[]): Promise<ReportedJob[]> {
+    return ids.length === 0
+      ? []
+      : jobRows.selectSome(tx, REPORTED_COLUMNS, 'WHERE id IN (?) ORDER BY id', [[...ids]], { lock: 'update' });
   }
 
   async function findByIdempotencyKey(type: string, key: string, tx?: Tx): Promise<JobRecord | null> {
@@ -328,6 +366,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     insert,
     find,
     findManyLocked,
+    findReportedLocked,
     findByIdempotencyKey,
     list,
     count,
