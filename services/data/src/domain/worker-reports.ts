@@ -1,9 +1,9 @@
 import type { JobChanges, JobRecord, NewJobEvent, ReportedJob, Store, Tx } from '../store';
 import { AbortedError, FailedPreconditionError, NotFoundError, type DomainError } from './errors';
 import { checkId } from './ids';
+import { createGroupCommit } from './group-commit';
 import { decideFailure } from './job-failure';
 import type { JobTypeCache } from './job-type-cache';
-import { createGroupCommit } from './group-commit';
 import type { JobSignals } from './job-signals';
 import { canMove, isTerminal, TRANSITIONS, type JobState } from './job-state';
 import { toJobType, type JobType } from './job-types';
