@@ -7,11 +7,11 @@ import {
   type Tx,
 } from '../store';
 import { FailedPreconditionError, NotFoundError } from './errors';
+import { createGroupCommit } from './group-commit';
 import { newId, checkId } from './ids';
 import type { JobSignals } from './job-signals';
-import { createGroupCommit } from './group-commit';
-import type { JobTypeCache } from './job-type-cache';
 import { canMove, TRANSITIONS, type JobState } from './job-state';
+import type { JobTypeCache } from './job-type-cache';
 import { JOB_TYPE_NAME, QUEUES, type QueueName } from './job-types';
 import { readPagePosition, toPage, type Page } from './pagination';
 import { Violations } from './violations';
