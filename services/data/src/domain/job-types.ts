@@ -113,8 +113,10 @@ export interface DeclaredJobType extends JobTypeChanges {
   readonly name: string;
 }
 
-/** The rules of job types: names, bounds, etags, and the types declared in config. */
-/** `types` is told of every change made here, so that this replica never runs with a stale type. */
+/**
+ * The rules of job types: names, bounds, etags, and the types declared in config. `types` is told of
+ * every change made here, so that this replica never runs with a stale type.
+ */
 export function createJobTypes(store: Store, types: JobTypeCache) {
   async function get(name: string): Promise<JobType> {
     const violations = new Violations();

@@ -79,21 +79,7 @@ export interface LockedMove {
   readonly changes: JobChanges;
 }
 
-/** What worker reports read of a job: enough to decide a report and to answer a claim. */
-export type ReportedJob = Pick<
-  JobRecord,
-  | 'id'
-  | 'type'
-  | 'state'
-  | 'payload'
-  | 'attempt'
-  | 'failedAttempts'
-  | 'maxAttempts'
-  | 'cancelRequested'
-  | 'workerId'
-  | 'lastError'
->;
-
+/** The columns worker reports read of a job: enough to decide a report and to answer a claim. */
 const REPORTED_COLUMNS = [
   'id',
   'type',
@@ -105,7 +91,9 @@ const REPORTED_COLUMNS = [
   'cancelRequested',
   'workerId',
   'lastError',
-] as const satisfies ReadonlyArray<keyof ReportedJob>;
+] as const satisfies ReadonlyArray<keyof JobRecord>;
+
+export type ReportedJob = Pick<JobRecord, (typeof REPORTED_COLUMNS)[number]>;
 
 /** What the dispatcher reads of a due job. */
 export type DueJob = Pick<JobRecord, 'id' | 'state' | 'attempt' | 'queue'>;

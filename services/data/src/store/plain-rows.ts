@@ -114,7 +114,7 @@ export function plainRows<Read extends object, Write extends object>(
   const columns = new Map(
     attributes.map(([name, attribute]) => [name, quoted((attribute as { field?: string }).field ?? name)]),
   );
-  const selectList = [...columns].map(([name, column]) => `${column} AS ${quoted(name)}`).join(', ');
+  const selectList = listOf([...columns.keys()]);
   const dates = attributes.filter(([, attribute]) => typeKeyOf(attribute) === 'DATE').map(([name]) => name);
   const booleans = attributes.filter(([, attribute]) => typeKeyOf(attribute) === 'BOOLEAN').map(([name]) => name);
 
@@ -122,6 +122,11 @@ export function plainRows<Read extends object, Write extends object>(
     const column = columns.get(name);
     if (!column) throw new Error(`${model.name} has no attribute ${name}`);
     return column;
+  }
+
+  /** A SELECT list that answers each attribute under its own name. */
+  function listOf(names: readonly string[]): string {
+    return names.map((name) => `${columnOf(name)} AS ${quoted(name)}`).join(', ');
   }
 
   /** SQLite answers dates as text and booleans as 0 or 1. */
@@ -196,14 +201,7 @@ export function plainRows<Read extends object, Write extends object>(
       condition: string,
       replacements: readonly unknown[],
       options: { readonly lock?: RowLock; readonly before?: string },
-    ) =>
-      selectWith<Pick<Read, K>>(
-        tx,
-        attributes.map((name) => `${columnOf(name)} AS ${quoted(name)}`).join(', '),
-        condition,
-        replacements,
-        options,
-      ),
+    ) => selectWith<Pick<Read, K>>(tx, listOf(attributes), condition, replacements, options),
     update: async (tx, changes, condition, replacements) => {
       const statement = updateStatement(changes, condition, replacements);
       return sequelize.query(statement.sql, {
