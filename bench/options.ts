@@ -1,6 +1,7 @@
 /** The bench's command line, and the matrix it chooses so that a full run fits in 10 minutes. */
 import type { Dialect } from './databases';
 import type { JobsPoint } from './jobs';
+import { CHILD_NODE_ENV } from './processes';
 
 /** crud: GetUser, ListUsers and CreateOrder beside the bare server; jobs: end to end, latency, backlog, memory. */
 export type Suite = 'crud' | 'jobs';
@@ -119,16 +120,20 @@ export function parseOptions(args: readonly string[]): Options {
     backlog: quick ? ['postgres', 'sqlite'] : ['postgres'],
     backlogMs: quick ? 2000 : 5000,
     backlogDrainMs: quick ? 8000 : 15_000,
-    notes: suites.includes('jobs')
-      ? [
-          `Matrix: PostgreSQL runs every jobs point (${postgresJobs} jobs each); SQLite a reduced one ` +
-            `(BatchEnqueue c50 with 1 and 3 workers, Enqueue c50 with 3 workers; ${sqliteJobs} jobs each)` +
-            `${quick ? '' : ' and no backlog run'}, to fit 10 minutes. Each jobs run (Tandem or bare) is cut short ` +
-            `after ${(quick ? 8000 : 20_000) / 1000} s on PostgreSQL and ${(quick ? 8000 : 15_000) / 1000} s on SQLite ` +
-            `(less when the run would overrun its ${BUDGET_MS / 1000} s budget; bare runs after at most 10 s); ` +
-            'a cut-short figure is the jobs done by then over the time they took. Bare bee-queue is measured once per ' +
-            '(workers, concurrency, jobs) shape, just before the first Tandem run of that shape, and serves both databases.',
-        ]
-      : [],
+    notes: [
+      `Every process the bench starts runs with NODE_ENV=${CHILD_NODE_ENV}, as deployed (Tandem then reads ` +
+        'config/production.json: a pool of 20 connections).',
+      ...(suites.includes('jobs')
+        ? [
+            `Matrix: PostgreSQL runs every jobs point (${postgresJobs} jobs each); SQLite a reduced one ` +
+              `(BatchEnqueue c50 with 1 and 3 workers, Enqueue c50 with 3 workers; ${sqliteJobs} jobs each)` +
+              `${quick ? '' : ' and no backlog run'}, to fit 10 minutes. Each jobs run (Tandem or bare) is cut short ` +
+              `after ${(quick ? 8000 : 20_000) / 1000} s on PostgreSQL and ${(quick ? 8000 : 15_000) / 1000} s on SQLite ` +
+              `(less when the run would overrun its ${BUDGET_MS / 1000} s budget; bare runs after at most 10 s); ` +
+              'a cut-short figure is the jobs done by then over the time they took. Bare bee-queue is measured once per ' +
+              '(workers, concurrency, jobs) shape, just before the first Tandem run of that shape, and serves both databases.',
+          ]
+        : []),
+    ],
   };
 }

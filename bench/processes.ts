@@ -12,6 +12,11 @@ export const ROOT = path.resolve(__dirname, '..');
 export const DIST = path.join(ROOT, 'dist');
 /** The compiled parent guard, preloaded into the Tandem services (see bench/parent-guard.ts). */
 const PARENT_GUARD = path.join(DIST, 'bench', 'parent-guard.js');
+/**
+ * Every child runs as it is deployed. In development the `redis` client bundled with bee-queue records a
+ * stack trace for every command, which costs bare bee-queue about a third of its speed.
+ */
+export const CHILD_NODE_ENV = 'production';
 
 /** Linux's USER_HZ: the unit of CPU times in /proc/<pid>/stat and /proc/stat. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -77,7 +82,7 @@ export function spawnNode(name: string, script: string, options: SpawnOptions = 
   const nodeArgs = options.guard ? ['--require', PARENT_GUARD] : [];
   const child = spawn(process.execPath, [...nodeArgs, script, ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { NODE_ENV: 'development', ...options.env },
+    env: { NODE_ENV: CHILD_NODE_ENV, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const { pid } = child;

@@ -12,7 +12,7 @@ import {
 import { CreateOrderRequest, OrderServiceClient } from '../proto/gen/tandem/v1/order';
 import { CreateUserRequest, UserServiceClient } from '../proto/gen/tandem/v1/user';
 import { REDIS_URL, type BenchDatabase } from './databases';
-import { DIST, freePort, isReady, spawnNode, type Child } from './processes';
+import { CHILD_NODE_ENV, DIST, freePort, isReady, spawnNode, type Child } from './processes';
 import { sleep } from './stats';
 
 export const NOOP_TYPE = 'bench.noop';
@@ -34,7 +34,7 @@ export interface DataService {
 
 function baseEnv(setup: TandemSetup): Record<string, string> {
   return {
-    NODE_ENV: 'development',
+    NODE_ENV: CHILD_NODE_ENV,
     DATA_DIR: setup.dataDir,
     DATABASE_URL: setup.db.url,
     REDIS_URL,
