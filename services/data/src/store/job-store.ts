@@ -239,8 +239,8 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
 
   /**
    * Moves jobs whose rows the transaction holds locked (so their state was checked and cannot have
-   * changed), one statement per move, and records their events, all in one round trip on PostgreSQL.
-   * `updatedAt` is `at`, so that the caller knows the rows' new values without reading them again.
+   * changed), one statement per move, and records their events. On PostgreSQL they go out with the
+   * transaction's next statement or its COMMIT: no round trip of their own. `updatedAt` is `at`, so that the caller knows the rows' new values without reading them again.
    */
   async function applyMoves(
     tx: Tx,
@@ -248,14 +248,19 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     events: readonly NewJobEvent[],
     at: Date,
   ): Promise<void> {
-    await runStatements(sequelize, tx, [
-      ...moves
-        .filter((move) => move.ids.length > 0)
-        .map(({ ids, to, changes }) =>
-          jobRows.updateStatement({ ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]),
-        ),
-      eventRows.insertStatement(eventRecords(events)),
-    ]);
+    await runStatements(
+      sequelize,
+      tx,
+      [
+        ...moves
+          .filter((move) => move.ids.length > 0)
+          .map(({ ids, to, changes }) =>
+            jobRows.updateStatement({ ...changes, state: to, updatedAt: at }, 'WHERE id IN (?)', [[...ids]]),
+          ),
+        eventRows.insertStatement(eventRecords(events)),
+      ],
+      { defer: true },
+    );
   }
 
   /** Changes columns of a job without moving it, under the same condition as `move`. */

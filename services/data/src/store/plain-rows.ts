@@ -1,5 +1,15 @@
 import { QueryTypes, type Model, type ModelAttributeColumnOptions, type ModelStatic, type Sequelize } from 'sequelize';
-import { asTransaction, type Tx } from './transaction';
+import {
+  asTransaction,
+  deferWrites,
+  hasDeferredWrites,
+  joinStatements,
+  takeOwed,
+  type Statement,
+  type Tx,
+} from './transaction';
+
+export type { Statement } from './transaction';
 
 /**
  * The job pipeline's hot statements as SQL run through `sequelize.query`, with rows as plain objects.
@@ -37,28 +47,46 @@ export interface PlainRows<Read, Write> {
   updateStatement(changes: Partial<Read>, condition: string, replacements: readonly unknown[]): Statement;
 }
 
-/** SQL with `?` for each replacement. */
-export interface Statement {
-  readonly sql: string;
-  readonly replacements: unknown[];
+/**
+ * Runs `statements` in `tx`, in one round trip with what a folded transaction owes before them (see
+ * transaction.ts). An UPDATE's answer counts the rows of every statement sent with it, so deferred
+ * writes go out on their own before one.
+ */
+async function queryIn(
+  sequelize: Sequelize,
+  tx: Tx | undefined,
+  statements: readonly Statement[],
+  type: QueryTypes.SELECT | QueryTypes.INSERT | QueryTypes.BULKUPDATE | QueryTypes.RAW,
+): Promise<unknown> {
+  const transaction = asTransaction(tx);
+  if (type === QueryTypes.BULKUPDATE && hasDeferredWrites(transaction)) {
+    await queryIn(sequelize, tx, [], QueryTypes.RAW);
+  }
+  const { sql, replacements } = joinStatements([...takeOwed(transaction), ...statements]);
+  if (sql === '') return undefined;
+  return sequelize.query(sql, { replacements, type, transaction });
 }
 
 /**
  * Runs writes whose results nobody reads, in order, in `tx`. PostgreSQL takes them as one multi-statement
  * query, one round trip: each trip wakes the backend and then this process, about half a millisecond on
- * a lightly loaded machine here, and a job's start waits on several. SQLite runs one statement per call;
- * in-process calls cost little.
+ * a lightly loaded machine here, and a job's start waits on several. With `defer`, they wait to ride on
+ * the transaction's next statement or its COMMIT (their errors then surface there): for writes that
+ * cannot fail for any reason the caller handles. SQLite runs one statement per call; in-process calls
+ * cost little.
  */
-export async function runStatements(sequelize: Sequelize, tx: Tx, statements: ReadonlyArray<Statement | undefined>) {
+export async function runStatements(
+  sequelize: Sequelize,
+  tx: Tx,
+  statements: ReadonlyArray<Statement | undefined>,
+  { defer = false }: { readonly defer?: boolean } = {},
+): Promise<void> {
   const present = statements.filter((statement): statement is Statement => statement !== undefined);
+  if (present.length === 0) return;
   const transaction = asTransaction(tx);
   if (sequelize.getDialect() === 'postgres') {
-    if (present.length === 0) return;
-    await sequelize.query(present.map((statement) => statement.sql).join(';\n'), {
-      replacements: present.flatMap((statement) => statement.replacements),
-      type: QueryTypes.RAW,
-      transaction,
-    });
+    if (defer && deferWrites(transaction, present)) return;
+    await queryIn(sequelize, tx, present, QueryTypes.RAW);
     return;
   }
   for (const { sql, replacements } of present) {
@@ -171,27 +199,20 @@ export function plainRows<Read extends object, Write extends object>(
     { lock, before }: { readonly lock?: RowLock | undefined; readonly before?: string | undefined },
   ): Promise<Row[]> {
     const select = `SELECT ${list} FROM ${table} ${condition}${lock && locks ? LOCK_CLAUSES[lock] : ''}`;
-    const transaction = asTransaction(tx);
-    if (before !== undefined && !locks) await sequelize.query(before, { transaction });
-    // A SELECT after a statement that returns no rows answers its own rows alone.
-    const sql = before !== undefined && locks ? `${before};\n${select}` : select;
-    const rows = await sequelize.query<object>(sql, {
-      replacements: replacements.map(sqlValue),
-      type: QueryTypes.SELECT,
-      transaction,
-    });
+    if (before !== undefined && !locks) await sequelize.query(before, { transaction: asTransaction(tx) });
+    // A SELECT after statements that return no rows answers its own rows alone.
+    const statements = [
+      ...(before !== undefined && locks ? [{ sql: before, replacements: [] }] : []),
+      { sql: select, replacements: replacements.map(sqlValue) },
+    ];
+    const rows = (await queryIn(sequelize, tx, statements, QueryTypes.SELECT)) as object[];
     return rows.map((row) => fromRaw(row) as Row);
   }
 
   return {
     insert: async (tx, rows) => {
       const statement = insertStatement(rows);
-      if (!statement) return;
-      await sequelize.query(statement.sql, {
-        replacements: statement.replacements,
-        type: QueryTypes.INSERT,
-        transaction: asTransaction(tx),
-      });
+      if (statement) await queryIn(sequelize, tx, [statement], QueryTypes.INSERT);
     },
     insertStatement,
     select: (tx, condition, replacements, lock) => selectWith<Read>(tx, selectList, condition, replacements, { lock }),
@@ -202,14 +223,13 @@ export function plainRows<Read extends object, Write extends object>(
       replacements: readonly unknown[],
       options: { readonly lock?: RowLock; readonly before?: string },
     ) => selectWith<Pick<Read, K>>(tx, listOf(attributes), condition, replacements, options),
-    update: async (tx, changes, condition, replacements) => {
-      const statement = updateStatement(changes, condition, replacements);
-      return sequelize.query(statement.sql, {
-        replacements: statement.replacements,
-        type: QueryTypes.BULKUPDATE,
-        transaction: asTransaction(tx),
-      });
-    },
+    update: async (tx, changes, condition, replacements) =>
+      (await queryIn(
+        sequelize,
+        tx,
+        [updateStatement(changes, condition, replacements)],
+        QueryTypes.BULKUPDATE,
+      )) as number,
     updateStatement,
   };
 }

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { openStore, type NewJobEvent, type Store } from '../../services/data/src/store';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/test-database';
+
+const TYPE = 'store.test';
+
+function newJob() {
+  return {
+    id: randomUUID(),
+    type: TYPE,
+    queue: 'default',
+    payload: '{}',
+    maxAttempts: 3,
+    runAt: new Date(),
+    idempotencyKey: null,
+  };
+}
+
+function eventOf(jobId: string, toState: string, fromState: string | null = 'pending'): NewJobEvent {
+  return { jobId, attempt: 0, fromState, toState, progress: null, message: toState, workerId: null };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`store transactions on ${dialect}`, () => {
+    let database: TestDatabase;
+    let store: Store;
+
+    before(async () => {
+      database = await createTestDatabase(dialect);
+      store = await openStore({ url: database.url, poolMax: 4, migrate: true });
+    });
+    after(async () => {
+      await store.close();
+      await database.drop();
+    });
+
+    async function insertedJob(): Promise<string> {
+      const job = newJob();
+      await store.inTransaction((tx) => store.jobs.insert(tx, [job], [eventOf(job.id, 'pending', null)]));
+      return job.id;
+    }
+
+    async function stateOf(id: string): Promise<string | undefined> {
+      return (await store.jobs.find(id))?.state;
+    }
+
+    async function eventsOf(id: string): Promise<string[]> {
+      return (await store.jobs.listEvents(id, undefined, 100)).map((event) => event.toState);
+    }
+
+    it('when moves are applied last in a transaction, then they and their events are committed with it', async () => {
+      const [first, second] = [await insertedJob(), await insertedJob()];
+      const at = new Date();
+      await store.inTransaction((tx) =>
+        store.jobs.applyMoves(
+          tx,
+          [{ ids: [first, second], to: 'queued', changes: { queuedAt: at } }],
+          [eventOf(first, 'queued'), eventOf(second, 'queued')],
+          at,
+        ),
+      );
+      assert.equal(await stateOf(first), 'queued');
+      assert.equal(await stateOf(second), 'queued');
+      assert.deepEqual(await eventsOf(first), ['pending', 'queued']);
+    });
+
+    it('when the work throws after applying moves, then neither the moves nor their events are recorded', async () => {
+      const id = await insertedJob();
+      const at = new Date();
+      await assert.rejects(
+        store.inTransaction(async (tx) => {
+          await store.jobs.applyMoves(tx, [{ ids: [id], to: 'queued', changes: {} }], [eventOf(id, 'queued')], at);
+          throw new Error('changed my mind');
+        }),
+        /changed my mind/,
+      );
+      assert.equal(await stateOf(id), 'pending');
+      assert.deepEqual(await eventsOf(id), ['pending']);
+    });
+
+    it('when a model query follows applied moves in the transaction, then it reads them', async () => {
+      const id = await insertedJob();
+      const finishedAt = new Date(Date.now() - 60_000);
+      const deleted = await store.inTransaction(async (tx) => {
+        await store.jobs.applyMoves(
+          tx,
+          [{ ids: [id], to: 'succeeded', changes: { finishedAt } }],
+          [eventOf(id, 'succeeded')],
+          finishedAt,
+        );
+        // deleteFinished finds its rows through the Job model, not the store's own SQL.
+        return store.jobs.deleteFinished(tx, TYPE, new Date(), 10);
+      });
+      assert.equal(deleted, 1);
+      assert.equal(await stateOf(id), undefined);
+      assert.deepEqual(await eventsOf(id), []);
+    });
+
+    it('when a conditional update follows applied moves, then it answers for its own row only', async () => {
+      const [moved, other] = [await insertedJob(), await insertedJob()];
+      const at = new Date();
+      const updated = await store.inTransaction(async (tx) => {
+        await store.jobs.applyMoves(
+          tx,
+          [{ ids: [moved, other], to: 'queued', changes: {} }],
+          [eventOf(moved, 'queued'), eventOf(other, 'queued')],
+          at,
+        );
+        return store.jobs.move(tx, moved, { from: ['queued'] }, 'running', { attempt: 1 });
+      });
+      assert.equal(updated, true);
+      assert.equal(await stateOf(moved), 'running');
+      assert.equal(await stateOf(other), 'queued');
+    });
+
+    it('when a write applied last fails, then the transaction rejects, records nothing, and the next one works', async () => {
+      const id = await insertedJob();
+      const broken = { ...eventOf(id, 'queued'), toState: null } as unknown as NewJobEvent;
+      await assert.rejects(
+        store.inTransaction((tx) =>
+          store.jobs.applyMoves(tx, [{ ids: [id], to: 'queued', changes: {} }], [broken], new Date()),
+        ),
+      );
+      assert.equal(await stateOf(id), 'pending');
+      assert.deepEqual(await eventsOf(id), ['pending']);
+      const next = await insertedJob();
+      assert.equal(await stateOf(next), 'pending');
+    });
+
+    it('when a transaction runs no statement, then it commits without error', async () => {
+      assert.equal(await store.inTransaction(() => Promise.resolve(42)), 42);
+    });
+
+    if (dialect === 'postgres') {
+      it('when a statement starts a transaction, then nothing it wrote is seen outside until the commit', async () => {
+        const job = newJob();
+        let seenBeforeCommit: string | undefined = 'not looked';
+        await store.inTransaction(async (tx) => {
+          await store.jobs.insert(tx, [job], [eventOf(job.id, 'pending', null)]);
+          seenBeforeCommit = await stateOf(job.id);
+        });
+        assert.equal(seenBeforeCommit, undefined);
+        assert.equal(await stateOf(job.id), 'pending');
+      });
+    }
+  });
+}
