@@ -22,10 +22,12 @@ export interface Statement {
 
 /** Statements as one multi-statement query (PostgreSQL's simple protocol runs them in order). */
 export function joinStatements(statements: readonly Statement[]): Statement {
-  return {
-    sql: statements.map((statement) => statement.sql).join(';\n'),
-    replacements: statements.flatMap((statement) => statement.replacements),
-  };
+  // Most queries are one statement; a batch INSERT's replacements run to thousands, not worth copying.
+  const [only] = statements;
+  if (only && statements.length === 1) return only;
+  const replacements: unknown[] = [];
+  for (const statement of statements) for (const value of statement.replacements) replacements.push(value);
+  return { sql: statements.map((statement) => statement.sql).join(';\n'), replacements };
 }
 
 const START: Statement = { sql: 'START TRANSACTION', replacements: [] };
