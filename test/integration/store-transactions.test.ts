@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { openStore, type NewJobEvent, type Store } from '../../services/data/src/store';
+import { QueryTypes } from 'sequelize';
+import { openStore, type NewJobEvent, type Store, type Tx } from '../../services/data/src/store';
+import { openDatabase } from '../../services/data/src/store/database';
+import { asTransaction, createTransactionRunner } from '../../services/data/src/store/transaction';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/test-database';
 
 const TYPE = 'store.test';
@@ -142,6 +145,25 @@ for (const dialect of DIALECTS) {
         });
         assert.equal(seenBeforeCommit, undefined);
         assert.equal(await stateOf(job.id), 'pending');
+      });
+
+      it('when a transaction is not durable, then its own commit alone skips waiting for the disk', async () => {
+        // One connection: a setting that outlived its transaction would show in the next one.
+        const sequelize = await openDatabase({ url: database.url, poolMax: 1 });
+        try {
+          const run = createTransactionRunner(sequelize);
+          const setting = (tx: Tx) =>
+            sequelize.query<{ synchronous_commit: string }>('SHOW synchronous_commit', {
+              transaction: asTransaction(tx),
+              type: QueryTypes.SELECT,
+            });
+          const [relaxed] = await run(setting, { durable: false });
+          const [durable] = await run(setting);
+          assert.equal(relaxed?.synchronous_commit, 'off');
+          assert.equal(durable?.synchronous_commit, 'on');
+        } finally {
+          await sequelize.close();
+        }
       });
     }
   });

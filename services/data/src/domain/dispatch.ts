@@ -20,6 +20,9 @@ export interface JobQueuePort {
   ping(): Promise<void>;
 }
 
+/** A dispatch round's mark, which a database crash may undo (see dispatchDue). */
+const NOT_DURABLE = { durable: false } as const;
+
 export function dispatchKey(jobId: string, attempt: number): string {
   return `${jobId}:${attempt}`;
 }
@@ -81,8 +84,9 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
    * wait for the next round. Where rows can be locked (PostgreSQL) the jobs stay locked from read to
    * mark, so that replicas never dispatch the same job; on SQLite (one replica, one writer) the publish
    * runs outside any transaction so that Redis latency never holds the write lock, and the conditional
-   * update is the guard. Publishing an attempt twice adds it to Redis once. Answers how many were
-   * dispatched.
+   * update is the guard. Publishing an attempt twice adds it to Redis once. The mark does not wait for
+   * the disk: a database crash that undoes it leaves the job pending, to be published again, and a start
+   * is recorded from pending as from queued. Answers how many were dispatched.
    */
   async function dispatchDue(limit: number): Promise<number> {
     const now = new Date();
@@ -92,12 +96,12 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
         const due = await store.jobs.findDue(now, limit, tx);
         if (due.length > 0) await port.publish(due.map(toItem));
         return markQueued(tx, due, true);
-      });
+      }, NOT_DURABLE);
     } else {
       const due = await store.jobs.findDue(now, limit);
       if (due.length === 0) return 0;
       await port.publish(due.map(toItem));
-      dispatched = await store.inTransaction((tx) => markQueued(tx, due, false));
+      dispatched = await store.inTransaction((tx) => markQueued(tx, due, false), NOT_DURABLE);
     }
     for (const job of dispatched) signals.jobChanged(job.id);
     return dispatched.length;

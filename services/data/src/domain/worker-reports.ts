@@ -273,43 +273,50 @@ export function createWorkerReports(
    */
   async function recordValid(reports: readonly AttemptReport[]): Promise<ReportOutcome[]> {
     const outcomes: ReportOutcome[] = [];
-    const failed = await store.inTransaction(async (tx) => {
-      let anyFailed = false;
-      const jobs = new Map(
-        (
-          await store.jobs.findReportedLocked(
-            tx,
-            reports.map((report) => report.jobId),
-          )
-        ).map((job) => [job.id, job]),
-      );
-      // A completion needs no type: batches of completions skip the read.
-      const typed = reports.filter((report) => report.kind !== 'complete').map((report) => jobs.get(report.jobId));
-      const typeNames = [...new Set(typed.flatMap((job) => (job ? [job.type] : [])))];
-      const found = typeNames.length > 0 ? await jobTypes.findMany(typeNames, tx) : [];
-      const types = new Map(found.map((type) => [type.name, toJobType(type)]));
-      const now = new Date();
-      const writes = new BatchWrites();
-      for (const report of reports) {
-        const job = jobs.get(report.jobId);
-        const type = job && types.get(job.type);
-        if (!job) {
-          outcomes.push({ ok: false, error: new NotFoundError('job', report.jobId) });
-        } else if (report.kind === 'complete') {
-          outcomes.push(decideComplete(job, report, report.result, now, writes));
-        } else if (report.kind === 'fail') {
-          const decided = await recordFailureReport(tx, job, type, report, report.failure);
-          outcomes.push(decided.outcome);
-          anyFailed ||= decided.failed;
-        } else if (!type) {
-          outcomes.push({ ok: false, error: unknownType(job) });
-        } else {
-          outcomes.push(decideStart(job, type, report, now, settings.leaseGraceMs, writes));
+    // A round of starts only does not wait for the disk: a database crash that undoes a start leaves the
+    // job queued, its worker's later reports are refused as stale and the reconciler publishes it again
+    // (at least once, as always). A round with an outcome waits, and flushes the starts before it with it.
+    const durable = reports.some((report) => report.kind !== 'start');
+    const failed = await store.inTransaction(
+      async (tx) => {
+        let anyFailed = false;
+        const jobs = new Map(
+          (
+            await store.jobs.findReportedLocked(
+              tx,
+              reports.map((report) => report.jobId),
+            )
+          ).map((job) => [job.id, job]),
+        );
+        // A completion needs no type: batches of completions skip the read.
+        const typed = reports.filter((report) => report.kind !== 'complete').map((report) => jobs.get(report.jobId));
+        const typeNames = [...new Set(typed.flatMap((job) => (job ? [job.type] : [])))];
+        const found = typeNames.length > 0 ? await jobTypes.findMany(typeNames, tx) : [];
+        const types = new Map(found.map((type) => [type.name, toJobType(type)]));
+        const now = new Date();
+        const writes = new BatchWrites();
+        for (const report of reports) {
+          const job = jobs.get(report.jobId);
+          const type = job && types.get(job.type);
+          if (!job) {
+            outcomes.push({ ok: false, error: new NotFoundError('job', report.jobId) });
+          } else if (report.kind === 'complete') {
+            outcomes.push(decideComplete(job, report, report.result, now, writes));
+          } else if (report.kind === 'fail') {
+            const decided = await recordFailureReport(tx, job, type, report, report.failure);
+            outcomes.push(decided.outcome);
+            anyFailed ||= decided.failed;
+          } else if (!type) {
+            outcomes.push({ ok: false, error: unknownType(job) });
+          } else {
+            outcomes.push(decideStart(job, type, report, now, settings.leaseGraceMs, writes));
+          }
         }
-      }
-      await writes.apply(store, tx, now);
-      return anyFailed;
-    });
+        await writes.apply(store, tx, now);
+        return anyFailed;
+      },
+      { durable },
+    );
     if (failed) signals.jobsDue();
     reports.forEach((report, index) => {
       if (outcomes[index]?.ok) signals.jobChanged(report.jobId);

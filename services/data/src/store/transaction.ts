@@ -12,7 +12,17 @@ export function asTransaction(tx: Tx | undefined): Transaction | undefined {
   return tx as unknown as Transaction | undefined;
 }
 
-export type RunInTransaction = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+export interface TransactionOptions {
+  /**
+   * False lets PostgreSQL answer the COMMIT before its WAL reaches the disk (synchronous_commit off): the
+   * commit is as atomic and as visible as any other, but a crash of the database server in the next
+   * fraction of a second can undo it. Only for writes whose loss the pipeline repairs by itself. SQLite
+   * ignores it.
+   */
+  readonly durable?: boolean;
+}
+
+export type RunInTransaction = <T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions) => Promise<T>;
 
 /** SQL with `?` for each replacement. */
 export interface Statement {
@@ -31,6 +41,7 @@ export function joinStatements(statements: readonly Statement[]): Statement {
 }
 
 const START: Statement = { sql: 'START TRANSACTION', replacements: [] };
+const NOT_DURABLE: Statement = { sql: 'SET LOCAL synchronous_commit = off', replacements: [] };
 const COMMIT: Statement = { sql: 'COMMIT', replacements: [] };
 
 /** What Sequelize 6's Transaction has without declaring it, and FoldedTransaction builds on. */
@@ -55,7 +66,10 @@ class FoldedTransaction extends Transaction {
   private begun = false;
   private deferred: Statement[] = [];
 
-  constructor(private readonly database: Sequelize) {
+  constructor(
+    private readonly database: Sequelize,
+    private readonly durable: boolean,
+  ) {
     super(database, {});
   }
 
@@ -77,7 +91,7 @@ class FoldedTransaction extends Transaction {
 
   /** The statements to send before the next one, marked as sent. */
   takeOwed(): Statement[] {
-    const owed = this.begun ? this.deferred : [START, ...this.deferred];
+    const owed = this.begun ? this.deferred : [START, ...(this.durable ? [] : [NOT_DURABLE]), ...this.deferred];
     this.begun = true;
     this.deferred = [];
     return owed;
@@ -134,8 +148,12 @@ export function deferWrites(transaction: Transaction | undefined, statements: re
   return true;
 }
 
-async function runFolded<T>(sequelize: Sequelize, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const transaction = new FoldedTransaction(sequelize);
+async function runFolded<T>(
+  sequelize: Sequelize,
+  work: (tx: Tx) => Promise<T>,
+  { durable = true }: TransactionOptions = {},
+): Promise<T> {
+  const transaction = new FoldedTransaction(sequelize, durable);
   await internals(transaction).prepareEnvironment(false);
   let result: T;
   try {
@@ -168,7 +186,7 @@ export function createTransactionRunner(sequelize: Sequelize): RunInTransaction 
       const { sql, replacements } = joinStatements(owed);
       await sequelize.query(sql, { transaction, replacements, type: QueryTypes.RAW });
     });
-    return (work) => runFolded(sequelize, work);
+    return (work, options) => runFolded(sequelize, work, options);
   }
   const run: RunInTransaction = (work) => sequelize.transaction((transaction) => work(transaction as unknown as Tx));
   let previous: Promise<unknown> = Promise.resolve();
