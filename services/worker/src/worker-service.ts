@@ -9,7 +9,7 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   HealthClient,
 } from '../../../proto/gen/grpc/health/v1/health';
-import { capFetchRetryDelay, reloadScriptsOnReconnect } from '../../shared/bee-queue-repairs';
+import { capFetchRetryDelay, coalesceWrites, reloadScriptsOnReconnect } from '../../shared/bee-queue-repairs';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../shared/bee-queue-settings';
 import type { Logger } from '../../shared/logger';
 import { connectDataService } from './data-service-client';
@@ -100,6 +100,7 @@ export async function startWorkerService(
       log.warn({ err: error, queue: name }, 'Redis connection problem; bee-queue reconnects');
     });
     capFetchRetryDelay(queue);
+    coalesceWrites(queue);
     reloadScriptsOnReconnect(queue, (error) => {
       log.warn({ err: error, queue: name }, "could not reload bee-queue's scripts into Redis");
     });

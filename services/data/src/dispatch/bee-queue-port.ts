@@ -1,5 +1,5 @@
 import BeeQueue from 'bee-queue';
-import { reloadScriptsOnReconnect } from '../../../shared/bee-queue-repairs';
+import { coalesceWrites, reloadScriptsOnReconnect } from '../../../shared/bee-queue-repairs';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../../shared/bee-queue-settings';
 import type { DispatchItem, JobQueuePort } from '../domain/dispatch';
 import type { QueueName } from '../domain/job-types';
@@ -50,6 +50,7 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
     void queue.ready().then(() => connected.add(name));
     // A failed reload shows up as failed publishes, retried at the next round.
     reloadScriptsOnReconnect(queue, () => undefined);
+    coalesceWrites(queue);
   }
 
   /** A connected queue. Until the first connection, calls fail at once instead of piling up. */
