@@ -4,6 +4,7 @@ import {
   deferWrites,
   hasDeferredWrites,
   joinStatements,
+  sendOwed,
   takeOwed,
   type Statement,
   type Tx,
@@ -59,11 +60,8 @@ async function queryIn(
   type: QueryTypes.SELECT | QueryTypes.INSERT | QueryTypes.BULKUPDATE | QueryTypes.RAW,
 ): Promise<unknown> {
   const transaction = asTransaction(tx);
-  if (type === QueryTypes.BULKUPDATE && hasDeferredWrites(transaction)) {
-    await queryIn(sequelize, tx, [], QueryTypes.RAW);
-  }
+  if (type === QueryTypes.BULKUPDATE && hasDeferredWrites(transaction)) await sendOwed(sequelize, transaction);
   const { sql, replacements } = joinStatements([...takeOwed(transaction), ...statements]);
-  if (sql === '') return undefined;
   return sequelize.query(sql, { replacements, type, transaction });
 }
 

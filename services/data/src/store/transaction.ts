@@ -76,11 +76,6 @@ class FoldedTransaction extends Transaction {
   /** Called by Sequelize once the connection is taken; the START rides on the first statement. */
   async begin(): Promise<void> {}
 
-  /** Whether a statement sent now must first start the transaction or run deferred writes. */
-  get owes(): boolean {
-    return !this.begun || this.deferred.length > 0;
-  }
-
   get hasDeferred(): boolean {
     return this.deferred.length > 0;
   }
@@ -89,7 +84,7 @@ class FoldedTransaction extends Transaction {
     this.deferred.push(...statements);
   }
 
-  /** The statements to send before the next one, marked as sent. */
+  /** The statements to send before the next one (none once begun with nothing deferred), marked as sent. */
   takeOwed(): Statement[] {
     const owed = this.begun ? this.deferred : [START, ...(this.durable ? [] : [NOT_DURABLE]), ...this.deferred];
     this.begun = true;
@@ -130,7 +125,15 @@ class FoldedTransaction extends Transaction {
 
 /** The statements a folded transaction owes before its next one, taken; none for any other transaction. */
 export function takeOwed(transaction: Transaction | undefined): Statement[] {
-  return transaction instanceof FoldedTransaction && transaction.owes ? transaction.takeOwed() : [];
+  return transaction instanceof FoldedTransaction ? transaction.takeOwed() : [];
+}
+
+/** Sends what a folded transaction owes as a query of its own; nothing for any other transaction. */
+export async function sendOwed(sequelize: Sequelize, transaction: Transaction | undefined): Promise<void> {
+  const owed = takeOwed(transaction);
+  if (owed.length === 0) return;
+  const { sql, replacements } = joinStatements(owed);
+  await sequelize.query(sql, { transaction, replacements, type: QueryTypes.RAW });
 }
 
 /** Whether `transaction` holds writes that wait for its next statement. */
@@ -179,13 +182,7 @@ async function runFolded<T>(
  */
 export function createTransactionRunner(sequelize: Sequelize): RunInTransaction {
   if (sequelize.getDialect() === 'postgres') {
-    sequelize.addHook('beforeQuery', async (options) => {
-      const transaction = options.transaction ?? undefined;
-      const owed = takeOwed(transaction);
-      if (owed.length === 0) return;
-      const { sql, replacements } = joinStatements(owed);
-      await sequelize.query(sql, { transaction, replacements, type: QueryTypes.RAW });
-    });
+    sequelize.addHook('beforeQuery', (options) => sendOwed(sequelize, options.transaction ?? undefined));
     return (work, options) => runFolded(sequelize, work, options);
   }
   const run: RunInTransaction = (work) => sequelize.transaction((transaction) => work(transaction as unknown as Tx));
