@@ -57,29 +57,42 @@ interface ClientWrites {
 }
 
 /**
+ * Corks `client`'s socket at its first command of a turn of the event loop and uncorks it when
+ * `afterTurn` calls back.
+ */
+function corkEachTurn(client: ClientWrites, afterTurn: (uncork: () => void) => void): void {
+  const write = client.write.bind(client);
+  let corked = false;
+  client.write = (data) => {
+    if (!corked) {
+      const { stream } = client;
+      corked = true;
+      stream.cork();
+      afterTurn(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
+    write(data);
+  };
+}
+
+/**
  * The `redis` client bundled with bee-queue writes each command to its socket at once: one system call
- * per command, and a delivery takes four. Here the socket is corked at the first command of a turn of
- * the event loop and uncorked on the next tick, so that the commands of every job that moves in one
- * turn leave in one write (what ioredis calls auto-pipelining). Commands and replies keep their order.
+ * per command, and a delivery takes four. Here each socket is corked at its first command of a turn of
+ * the event loop and uncorked once the turn is over, so that the commands of every job that moves in
+ * one turn leave in one write per connection (what ioredis calls auto-pipelining). Commands and replies
+ * keep their order. The worker's blocking fetches of next jobs are each sent from a setImmediate
+ * callback of their own, with ticks run between them, so that connection stays corked until the
+ * callbacks of this turn have all run; fetches sent together wait in Redis one after the other, as
+ * they did when sent apart.
  */
 export function coalesceWrites<T>(queue: BeeQueue<T>): void {
   queue.ready().then(
     () => {
-      const client = (queue as unknown as { client: ClientWrites }).client;
-      const write = client.write.bind(client);
-      let corked = false;
-      client.write = (data) => {
-        if (!corked) {
-          const { stream } = client;
-          corked = true;
-          stream.cork();
-          process.nextTick(() => {
-            corked = false;
-            stream.uncork();
-          });
-        }
-        write(data);
-      };
+      const { client, bclient } = queue as unknown as { client: ClientWrites; bclient: ClientWrites | null };
+      corkEachTurn(client, (uncork) => process.nextTick(uncork));
+      if (bclient) corkEachTurn(bclient, (uncork) => setImmediate(uncork));
     },
     () => undefined,
   );
