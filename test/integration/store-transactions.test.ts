@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { QueryTypes } from 'sequelize';
-import { openStore, type NewJobEvent, type Store, type Tx } from '../../services/data/src/store';
+import { openStore, UniqueViolationError, type NewJobEvent, type Store, type Tx } from '../../services/data/src/store';
 import { openDatabase } from '../../services/data/src/store/database';
 import { asTransaction, createTransactionRunner } from '../../services/data/src/store/transaction';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/test-database';
@@ -18,6 +19,23 @@ function newJob() {
     runAt: new Date(),
     idempotencyKey: null,
   };
+}
+
+/** Counts the queries pg sends (each one a round trip) while `work` runs. */
+async function roundTrips(work: () => Promise<unknown>): Promise<number> {
+  const prototype = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = prototype.query;
+  let trips = 0;
+  prototype.query = function (this: Client, ...args: unknown[]) {
+    trips += 1;
+    return query.apply(this, args);
+  };
+  try {
+    await work();
+  } finally {
+    prototype.query = query;
+  }
+  return trips;
 }
 
 function eventOf(jobId: string, toState: string, fromState: string | null = 'pending'): NewJobEvent {
@@ -137,7 +155,8 @@ for (const dialect of DIALECTS) {
 
     if (dialect === 'postgres') {
       it('when a statement starts a transaction, then nothing it wrote is seen outside until the commit', async () => {
-        const job = newJob();
+        // A job with an idempotency key is inserted at once, not with the COMMIT.
+        const job = { ...newJob(), idempotencyKey: randomUUID() };
         let seenBeforeCommit: string | undefined = 'not looked';
         await store.inTransaction(async (tx) => {
           await store.jobs.insert(tx, [job], [eventOf(job.id, 'pending', null)]);
@@ -145,6 +164,40 @@ for (const dialect of DIALECTS) {
         });
         assert.equal(seenBeforeCommit, undefined);
         assert.equal(await stateOf(job.id), 'pending');
+      });
+
+      it('when jobs without an idempotency key are inserted, then they commit in one round trip', async () => {
+        const jobs = [newJob(), newJob()];
+        const trips = await roundTrips(() =>
+          store.inTransaction((tx) =>
+            store.jobs.insert(
+              tx,
+              jobs,
+              jobs.map((job) => eventOf(job.id, 'pending', null)),
+            ),
+          ),
+        );
+        assert.equal(trips, 1);
+        for (const job of jobs) {
+          assert.equal(await stateOf(job.id), 'pending');
+          assert.deepEqual(await eventsOf(job.id), ['pending']);
+        }
+      });
+
+      it('when a job with an idempotency key is inserted twice, then the second insert fails at once as a unique violation', async () => {
+        const job = { ...newJob(), idempotencyKey: randomUUID() };
+        await store.inTransaction((tx) => store.jobs.insert(tx, [job], [eventOf(job.id, 'pending', null)]));
+        const twin = { ...newJob(), idempotencyKey: job.idempotencyKey };
+        let reachedAfterInsert = false;
+        await assert.rejects(
+          store.inTransaction(async (tx) => {
+            await store.jobs.insert(tx, [twin], [eventOf(twin.id, 'pending', null)]);
+            reachedAfterInsert = true;
+          }),
+          UniqueViolationError,
+        );
+        assert.equal(reachedAfterInsert, false);
+        assert.equal(await stateOf(twin.id), undefined);
       });
 
       it('when a transaction is not durable, then its own commit alone skips waiting for the disk', async () => {

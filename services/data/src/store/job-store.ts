@@ -144,7 +144,7 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
     }));
   }
 
-  /** Inserts new jobs and their first events together (one round trip on PostgreSQL). */
+  /** Inserts new jobs and their first events together, in one statement trip on PostgreSQL. */
   async function insert(tx: Tx, jobs: readonly NewJobRecord[], events: readonly NewJobEvent[]): Promise<JobRecord[]> {
     const now = new Date();
     // Each field is named: spreading `job` and then adding a dozen fields made V8 build every record
@@ -172,8 +172,16 @@ export function createJobStore({ Job, JobEvent }: JobModels) {
       createdAt: now,
       updatedAt: now,
     }));
+    // Jobs without an idempotency key cannot collide: they ride on the COMMIT, and an Enqueue costs a
+    // single round trip. A key's unique violation must surface here, where it is translated.
+    const keyed = jobs.some((job) => job.idempotencyKey !== null);
     await translateUniqueViolation(() =>
-      runStatements(sequelize, tx, [jobRows.insertStatement(records), eventRows.insertStatement(eventRecords(events))]),
+      runStatements(
+        sequelize,
+        tx,
+        [jobRows.insertStatement(records), eventRows.insertStatement(eventRecords(events))],
+        { defer: !keyed },
+      ),
     );
     return records;
   }
