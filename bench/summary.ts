@@ -93,7 +93,7 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
         `${Math.round(busy * 100)}% of the machine busy)`
       : busy >= 0.85
         ? `the ${cpuCount} cores are saturated (${Math.round(busy * 100)}% busy), the most by ${biggest?.[0] ?? '?'}`
-        : `neither the data service (${data.toFixed(2)} core) nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy) are saturated, so per-job round trips and lock waits are the limit`;
+        : `neither the data service (${data.toFixed(2)} core) nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy) are saturated, so latency is the limit: each job holds its worker's slot through two report rounds, which the data service records one transaction at a time, each waiting on PostgreSQL`;
   const usage = shares.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
   return (
     `Scaling (PostgreSQL, BatchEnqueue, c50), jobs/s by workers: ${figures.join(', ')}. ${where}: at ${last.workers} ` +
