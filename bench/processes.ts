@@ -38,8 +38,19 @@ export interface Child {
 }
 
 const children = new Set<Child & { readonly process: ChildProcess }>();
+/** A warning the services logged: how many times, and the error it carried the first time, if any. */
+export interface LoggedWarning {
+  readonly count: number;
+  readonly firstError: string | undefined;
+}
+
 /** Warnings and errors the services logged, by "process kind: message". */
-const warnings = new Map<string, number>();
+const warnings = new Map<string, LoggedWarning>();
+
+function errorOf(entry: Record<string, unknown>): string | undefined {
+  const error = entry['err'];
+  return isObject(error) && typeof error['message'] === 'string' ? error['message'] : undefined;
+}
 
 /** Counts a pino line at warn level or above (the services log nothing below warn in the bench). */
 function recordLogLine(name: string, line: string): void {
@@ -52,11 +63,12 @@ function recordLogLine(name: string, line: string): void {
   if (!isObject(entry) || typeof entry['level'] !== 'number' || entry['level'] < 40) return;
   const task = typeof entry['task'] === 'string' ? ` (task ${entry['task']})` : '';
   const key = `${name.replace(/ \d+$/, '')}: ${String(entry['msg'])}${task}`;
-  warnings.set(key, (warnings.get(key) ?? 0) + 1);
+  const known = warnings.get(key);
+  warnings.set(key, { count: (known?.count ?? 0) + 1, firstError: known ? known.firstError : errorOf(entry) });
 }
 
-/** Every warning the children logged so far, with how many times. */
-export function loggedWarnings(): ReadonlyMap<string, number> {
+/** Every warning the children logged so far. */
+export function loggedWarnings(): ReadonlyMap<string, LoggedWarning> {
   return warnings;
 }
 let nextRequestId = 1;

@@ -279,7 +279,9 @@ async function main(): Promise<void> {
   const latency = jobsParts.map((entry) => entry.latency);
   const backlog = jobsParts.flatMap((entry) => (entry.backlog ? [entry.backlog] : []));
   const memory = jobsParts.map((entry) => entry.memory);
-  const warnings = [...loggedWarnings()].map(([message, count]) => `${message} (x${count})`);
+  const warnings = [...loggedWarnings()].map(
+    ([message, { count, firstError }]) => `${message} (x${count}${firstError ? `; first error: ${firstError}` : ''})`,
+  );
   const meta: Meta = {
     date: new Date().toISOString(),
     command,
