@@ -44,20 +44,49 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
     ]),
   );
   const connected = new Set<QueueName>();
+  /** Calls waiting for a queue's first connection. */
+  const waiting = new Set<{ readonly name: QueueName; readonly wake: () => void }>();
   for (const [name, queue] of queues) {
     // Connection errors surface as failed publishes; without a listener they would crash the process.
     queue.on('error', () => undefined);
-    void queue.ready().then(() => connected.add(name));
+    void queue.ready().then(() => {
+      connected.add(name);
+      for (const waiter of waiting) if (waiter.name === name) waiter.wake();
+    });
     // A failed reload shows up as failed publishes, retried at the next round.
     reloadScriptsOnReconnect(queue, () => undefined);
     coalesceWrites(queue);
   }
 
-  /** A connected queue. Until the first connection, calls fail at once instead of piling up. */
-  function queueOf(name: QueueName): BeeQueue<DispatchMessage> {
+  /**
+   * Resolves once the queue has connected. Until its first connection a call waits for it, within the
+   * timeout, and sends nothing meanwhile: right after start the connection is only a moment away, and
+   * failing at once made the first dispatch round or Redis probe of many a start fail and log a warning.
+   * A waiter that times out is forgotten, so that a Redis down at start for hours holds nothing up.
+   */
+  function firstConnection(name: QueueName): Promise<void> {
+    if (connected.has(name)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        name,
+        wake: () => {
+          clearTimeout(timer);
+          waiting.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(waiter);
+        reject(new RedisTimeoutError(`the ${name} queue did not connect to Redis within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiting.add(waiter);
+    });
+  }
+
+  async function queueOf(name: QueueName): Promise<BeeQueue<DispatchMessage>> {
     const queue = queues.get(name);
     if (!queue) throw new Error(`no queue named ${name}`);
-    if (!connected.has(name)) throw new RedisTimeoutError(`the ${name} queue has not connected to Redis yet`);
+    await firstConnection(name);
     return queue;
   }
 
@@ -65,7 +94,7 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
     for (const name of QUEUE_NAMES) {
       const batch = items.filter((item) => item.queue === name);
       if (batch.length === 0) continue;
-      const queue = queueOf(name);
+      const queue = await queueOf(name);
       const jobs = batch.map((item) => queue.createJob({ jobId: item.jobId, attempt: item.attempt }).setId(item.key));
       const failures = await withTimeout(queue.saveAll(jobs), timeoutMs, `publishing ${jobs.length} jobs`);
       const [first] = failures.values();
@@ -74,18 +103,20 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
   }
 
   async function missing(items: readonly DispatchItem[]): Promise<DispatchItem[]> {
-    const found = await withTimeout(
-      Promise.all(
-        items.map((item) => queueOf(item.queue).getJob(item.key) as Promise<BeeQueue.Job<DispatchMessage> | null>),
-      ),
-      timeoutMs,
-      `looking up ${items.length} jobs`,
-    );
+    const named = new Map<QueueName, BeeQueue<DispatchMessage>>();
+    for (const name of new Set(items.map((item) => item.queue))) named.set(name, await queueOf(name));
+    const lookUp = (item: DispatchItem): Promise<BeeQueue.Job<DispatchMessage> | null> => {
+      const queue = named.get(item.queue);
+      if (!queue) throw new Error(`no queue named ${item.queue}`);
+      return queue.getJob(item.key);
+    };
+    const found = await withTimeout(Promise.all(items.map(lookUp)), timeoutMs, `looking up ${items.length} jobs`);
     return items.filter((_item, index) => found[index] === null);
   }
 
   async function ping(): Promise<void> {
-    await withTimeout(queueOf('default').checkHealth(), timeoutMs, 'a health check');
+    const queue = await queueOf('default');
+    await withTimeout(queue.checkHealth(), timeoutMs, 'a health check');
   }
 
   async function close(): Promise<void> {
