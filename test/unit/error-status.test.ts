@@ -154,6 +154,32 @@ describe('mapping errors to gRPC statuses', () => {
     });
   }
 
+  for (const [code, message] of [
+    ['ECONNRESET', 'read ECONNRESET'],
+    ['57P01', 'terminating connection due to administrator command'],
+    ['08006', 'connection failure'],
+  ]) {
+    it(`when a query loses its connection (${code}), then the status is UNAVAILABLE and the error is not a bug`, () => {
+      const parent = Object.assign(new Error(message), { code, sql: 'SELECT * FROM users', parameters: {} });
+
+      const { status, unexpected } = toGrpcStatus(new DatabaseError(parent), REQUEST_ID);
+
+      assert.equal(status.code, Code.UNAVAILABLE);
+      assert.equal(unexpected, false);
+      assert.equal(richDetails(status).errorInfos[0]?.reason, 'DATABASE_UNAVAILABLE');
+      assert.doesNotMatch(status.details, /users|SELECT/);
+    });
+  }
+
+  it('when a query fails with another SQLSTATE, then the status stays INTERNAL', () => {
+    const parent = Object.assign(new Error('division by zero'), { code: '22012', sql: 'SELECT 1/0', parameters: {} });
+
+    const { status, unexpected } = toGrpcStatus(new DatabaseError(parent), REQUEST_ID);
+
+    assert.equal(status.code, Code.INTERNAL);
+    assert.equal(unexpected, true);
+  });
+
   for (const thrown of ['a string', undefined, null, { code: Code.NOT_FOUND, message: 'looks like a status' }]) {
     it(`when a non-Error value (${JSON.stringify(thrown)}) is thrown, then the status is INTERNAL`, () => {
       const { status, unexpected } = toGrpcStatus(thrown, REQUEST_ID);

@@ -44,9 +44,28 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
  */
 const TRANSIENT_SQLSTATES = new Set(['40P01', '40001']);
 
-function isTransientConflict(error: Error): boolean {
+/** The driver's code of a failed query (a SQLSTATE, or a socket error's errno name). */
+function driverCodeOf(error: Error): string | undefined {
+  if (error.name !== 'SequelizeDatabaseError') return undefined;
   const code = (error as { parent?: { code?: unknown } }).parent?.code;
-  return error.name === 'SequelizeDatabaseError' && typeof code === 'string' && TRANSIENT_SQLSTATES.has(code);
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isTransientConflict(error: Error): boolean {
+  const code = driverCodeOf(error);
+  return code !== undefined && TRANSIENT_SQLSTATES.has(code);
+}
+
+/**
+ * A query that lost its connection: the server closed it (a restart, pg_terminate_backend, SQLSTATE
+ * class 08 or 57P01-57P03) or the socket broke under it. Sequelize reports these as a DatabaseError,
+ * not a ConnectionError, when the connection came from the pool alive and died during the query.
+ */
+const CONNECTION_LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03']);
+
+function isConnectionLost(error: Error): boolean {
+  const code = driverCodeOf(error);
+  return code !== undefined && (CONNECTION_LOST_CODES.has(code) || code.startsWith('08'));
 }
 
 export interface MappedError {
@@ -118,7 +137,7 @@ export function toGrpcStatus(error: unknown, requestId: string): MappedError {
       unexpected: false,
     };
   }
-  if (error instanceof Error && UNAVAILABLE_ERROR_NAMES.has(error.name)) {
+  if (error instanceof Error && (UNAVAILABLE_ERROR_NAMES.has(error.name) || isConnectionLost(error))) {
     return {
       status: richStatus(
         Code.UNAVAILABLE,
