@@ -385,14 +385,19 @@ describe('resilience on PostgreSQL', function () {
         ['pending@0', 'queued@0', 'running@1', 'succeeded@1'],
         'one attempt, recorded once',
       );
-      const completed = logEntries(
+      const taken = logEntries(
         secondData.lines,
         (entry) =>
           entry['msg'] === 'call' &&
           entry['method'] === '/tandem.v1.WorkerService/BatchReportAttempts' &&
           entry['code'] === 'OK',
       );
-      assert.equal(completed.length, 1, "the restarted data service took the worker's completion report");
+      // The completion, and the start too when the kill fell between the start's commit and its answer:
+      // the worker then retries the start, which is answered as the first one was (seen about once in 20 runs).
+      assert.ok(
+        taken.length === 1 || taken.length === 2,
+        `the restarted data service took the worker's completion report (${taken.length} calls)`,
+      );
       const retried = logEntries(
         worker.lines,
         (entry) => entry['msg'] === 'the data service did not take a report; retrying',
