@@ -83,11 +83,15 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
     });
   }
 
-  async function queueOf(name: QueueName): Promise<BeeQueue<DispatchMessage>> {
+  function queueNamed(name: QueueName): BeeQueue<DispatchMessage> {
     const queue = queues.get(name);
     if (!queue) throw new Error(`no queue named ${name}`);
-    await firstConnection(name);
     return queue;
+  }
+
+  async function queueOf(name: QueueName): Promise<BeeQueue<DispatchMessage>> {
+    await firstConnection(name);
+    return queueNamed(name);
   }
 
   async function publish(items: readonly DispatchItem[]): Promise<void> {
@@ -103,14 +107,14 @@ export function createBeeQueuePort(redisUrl: string, prefix: string, timeoutMs: 
   }
 
   async function missing(items: readonly DispatchItem[]): Promise<DispatchItem[]> {
-    const named = new Map<QueueName, BeeQueue<DispatchMessage>>();
-    for (const name of new Set(items.map((item) => item.queue))) named.set(name, await queueOf(name));
-    const lookUp = (item: DispatchItem): Promise<BeeQueue.Job<DispatchMessage> | null> => {
-      const queue = named.get(item.queue);
-      if (!queue) throw new Error(`no queue named ${item.queue}`);
-      return queue.getJob(item.key);
-    };
-    const found = await withTimeout(Promise.all(items.map(lookUp)), timeoutMs, `looking up ${items.length} jobs`);
+    for (const name of new Set(items.map((item) => item.queue))) await firstConnection(name);
+    const found = await withTimeout(
+      Promise.all(
+        items.map((item) => queueNamed(item.queue).getJob(item.key) as Promise<BeeQueue.Job<DispatchMessage> | null>),
+      ),
+      timeoutMs,
+      `looking up ${items.length} jobs`,
+    );
     return items.filter((_item, index) => found[index] === null);
   }
 
