@@ -24,6 +24,14 @@ convict.addFormat({
   coerce: (value: string): string[] => value.split(',').filter((token) => token !== ''),
 });
 
+convict.addFormat({
+  name: 'positive-int',
+  validate(value: unknown): void {
+    if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be a whole number of 1 or more');
+  },
+  coerce: (value: string): number => Number(value),
+});
+
 function assertAddress(value: unknown): void {
   if (typeof value !== 'string' || !/^[\w.-]+:\d{1,5}$|^dns:\/\/\/[\w.-]+:\d{1,5}$/.test(value)) {
     throw new Error('must be host:port or dns:///host:port');
@@ -89,6 +97,7 @@ export interface Config {
     token: string;
     id: string;
     concurrency: number;
+    prefetch: number;
     priorityMode: 'weighted' | 'strict';
     weightCritical: number;
     weightDefault: number;
@@ -326,6 +335,12 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       format: 'nat',
       default: 10,
       env: 'WORKER_CONCURRENCY',
+    },
+    prefetch: {
+      doc: 'Jobs each queue fetches beyond the concurrency to wait for a slot: more hides Redis round trips between short jobs, 1 suits long jobs.',
+      format: 'positive-int',
+      default: 10,
+      env: 'WORKER_PREFETCH',
     },
     priorityMode: {
       doc: 'weighted: free slots go to the queues in proportion to their weights; strict: always the highest queue first.',

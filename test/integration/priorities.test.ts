@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
 import { z } from 'zod';
 import { JobState } from '../../proto/gen/tandem/v1/job';
 import { Queue } from '../../proto/gen/tandem/v1/job_type';
@@ -58,7 +59,23 @@ async function waitUntilQueued(service: TestDataService, types: readonly string[
       Number(counts.find((entry) => entry.type === type && entry.state === JobState.JOB_STATE_QUEUED)?.count ?? 0);
     if (types.every((type) => queued(type) === count)) return;
     if (Date.now() > deadline) assert.fail(`jobs were not all queued in time: ${JSON.stringify(counts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until `count` jobs of `type` succeeded. */
+async function waitForSucceeded(service: TestDataService, type: string, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { counts } = await service.jobs.countJobs({ type });
+    const succeeded = Number(counts.find((entry) => entry.state === JobState.JOB_STATE_SUCCEEDED)?.count ?? 0);
+    if (succeeded === count) return;
+    if (Date.now() > deadline) assert.fail(`jobs did not all succeed in time: ${JSON.stringify(counts)}`);
+    await sleep(50);
   }
 }
 
@@ -123,6 +140,43 @@ describe('queue priorities on a worker', function () {
     );
     for (const queue of Object.keys(rank) as QueueName[]) {
       assert.equal(starts.filter((name) => name === queue).length, perQueue, queue);
+    }
+  });
+
+  it('when jobs wait in a queue, then the worker holds its concurrency plus its prefetch of them, no more', async () => {
+    const names = await createTypes(service);
+    const total = 12;
+    await enqueueMany(service, names.default, total);
+    await waitUntilQueued(service, [names.default], total);
+    let started = 0;
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const handler = defineJobHandler({
+      type: names.default,
+      payload: z.object({}),
+      run: async () => {
+        started += 1;
+        await finished;
+        return {};
+      },
+    });
+    const redis = new Redis(service.redis.url);
+    const listLength = (list: string): Promise<number> => redis.llen(`${service.redis.prefix}:default:${list}`);
+    try {
+      worker = await startTestWorker(service, [handler], { 'worker.concurrency': 1, 'worker.prefetch': 3 });
+      const deadline = Date.now() + 10_000;
+      while ((await listLength('active')) < 4 && Date.now() < deadline) await sleep(20);
+      // Fetches beyond the limit would have been answered by now: the waiting list is not empty.
+      await sleep(300);
+
+      assert.equal(started, 1, 'one job runs at concurrency 1');
+      assert.equal(await listLength('active'), 4, 'fetched from Redis: 1 running and 3 ahead');
+      assert.equal(await listLength('waiting'), total - 4, 'left in Redis for other workers');
+      finish();
+      await waitForSucceeded(service, names.default, total);
+    } finally {
+      finish();
+      redis.disconnect();
     }
   });
 

@@ -69,6 +69,20 @@ describe('configuration', () => {
     assert.equal(config.get('grpc.shutdownGraceMs'), 250);
   });
 
+  it('when the worker prefetch comes from the environment, then it is a whole number of 1 or more', () => {
+    const config = fromEnv({ WORKER_PREFETCH: '50' });
+    config.validate({ allowed: 'strict' });
+    assert.equal(config.get('worker.prefetch'), 50);
+
+    for (const bad of ['0', '-1', '2.5', 'many']) {
+      assert.throws(
+        () => fromEnv({ WORKER_PREFETCH: bad }).validate({ allowed: 'strict' }),
+        /worker\.prefetch: must be a whole number of 1 or more/,
+        bad,
+      );
+    }
+  });
+
   it('when the result is loaded, then it cannot be changed, however deep', () => {
     const config = loadConfig({ env: 'test', 'auth.clientTokens': [TOKEN_A] });
 

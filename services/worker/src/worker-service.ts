@@ -104,11 +104,11 @@ export async function startWorkerService(
     reloadScriptsOnReconnect(queue, (error) => {
       log.warn({ err: error, queue: name }, "could not reload bee-queue's scripts into Redis");
     });
-    // Each queue holds one delivery more than the worker's concurrency, so that even with every slot
-    // busy with its jobs, one more waits for a shared slot: when a slot frees, every non-empty queue
-    // already has a job waiting, and the scheduler, not the order in which Redis answers fetches,
-    // decides which queue's job starts next.
-    queue.process(settings.concurrency + 1, async (job) => {
+    // Each queue holds `prefetch` deliveries more than the worker's concurrency, so that even with every
+    // slot busy with its jobs, more wait for a shared slot: when a slot frees, every non-empty queue
+    // already has a job waiting, the scheduler (not the order in which Redis answers fetches) decides
+    // which queue's job starts next, and the job starts without waiting for a fetch from Redis.
+    queue.process(settings.concurrency + settings.prefetch, async (job) => {
       const release = await slots.acquire(name);
       if (!release) return;
       try {
