@@ -56,6 +56,13 @@ export interface RunContext {
 export interface Usage {
   /** Cores used on average during the run (CPU seconds per second), per process group. */
   readonly cores: Readonly<Record<string, number>>;
+  /**
+   * The most cores each group of fixed processes used in any PEAK_WINDOW_MS of the run: a single-threaded
+   * process near 1 was saturated for a while, whatever its average.
+   */
+  readonly peakCores: Readonly<Record<string, number>>;
+  /** Share of the whole machine's CPU time that was busy in its busiest PEAK_WINDOW_MS of the run. */
+  readonly machinePeakBusy: number;
   /** Share of the whole machine's CPU time that was busy during the run, 0 to 1. */
   readonly machineBusy: number;
 }
@@ -105,6 +112,45 @@ async function pidsOf(source: PidSource): Promise<readonly number[]> {
   return typeof source === 'function' ? source() : source;
 }
 
+/** The window of `Usage.peakCores`: /proc counts CPU time in hundredths of a second, so a window reads in steps of 0.04 core. */
+export const PEAK_WINDOW_MS = 250;
+
+function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/**
+ * Samples the CPU use of the machine and of groups of fixed processes every PEAK_WINDOW_MS until stopped;
+ * answers the most cores each group used in one window, and the machine's busiest window.
+ */
+function samplePeaks(
+  groups: ReadonlyArray<readonly [string, readonly number[]]>,
+): () => Pick<Usage, 'peakCores' | 'machinePeakBusy'> {
+  const peakCores: Record<string, number> = Object.fromEntries(groups.map(([name]) => [name, 0]));
+  let machinePeakBusy = 0;
+  let lastAt = performance.now();
+  let last = groups.map(([, pids]) => cpuSecondsOf(pids));
+  let lastMachine = machineCpuSeconds();
+  const timer = setInterval(() => {
+    const at = performance.now();
+    const now = groups.map(([, pids]) => cpuSecondsOf(pids));
+    const machine = machineCpuSeconds();
+    groups.forEach(([name], index) => {
+      const cores = ((now[index] ?? 0) - (last[index] ?? 0)) / ((at - lastAt) / 1000);
+      peakCores[name] = Math.max(peakCores[name] ?? 0, cores);
+    });
+    const total = machine.total - lastMachine.total;
+    if (total > 0) machinePeakBusy = Math.max(machinePeakBusy, (machine.busy - lastMachine.busy) / total);
+    lastAt = at;
+    last = now;
+    lastMachine = machine;
+  }, PEAK_WINDOW_MS);
+  return () => {
+    clearInterval(timer);
+    return { peakCores, machinePeakBusy };
+  };
+}
+
 /**
  * Measures CPU use of named process groups from now until the returned function is called. A process
  * that appears in between counts all its CPU time; one that is gone by the end counts none.
@@ -114,9 +160,13 @@ export async function startUsage(groups: Readonly<Record<string, PidSource>>): P
   for (const [name, source] of Object.entries(groups)) {
     before.set(name, new Map((await pidsOf(source)).map((pid) => [pid, cpuSeconds(pid)])));
   }
+  const stopSampling = samplePeaks(
+    Object.entries(groups).flatMap(([name, source]) => (typeof source === 'function' ? [] : [[name, source] as const])),
+  );
   const machineBefore = machineCpuSeconds();
   const started = Date.now();
   return async () => {
+    const peaks = stopSampling();
     const seconds = (Date.now() - started) / 1000;
     const machineAfter = machineCpuSeconds();
     const cores: Record<string, number> = {};
@@ -132,6 +182,7 @@ export async function startUsage(groups: Readonly<Record<string, PidSource>>): P
     }
     return {
       cores,
+      ...peaks,
       machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total),
     };
   };

@@ -1,6 +1,6 @@
 /** Conclusions drawn from the figures: the targets, where scaling flattens, memory per database. */
 import type { CrudRow } from './crud';
-import type { BareJobsRow, TandemJobsRow } from './jobs';
+import { PEAK_WINDOW_MS, type BareJobsRow, type TandemJobsRow } from './jobs';
 import type { LatencyResult } from './latency';
 import { findBare, mb, type MemoryRow, type Target } from './report';
 
@@ -84,6 +84,7 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
   const ours = shares.reduce((sum, [, value]) => sum + value, 0);
   shares.push(['everything else (other work included)', Math.max(0, busy * cpuCount - ours)]);
   const data = cores['dataService'] ?? 0;
+  const dataPeak = last.usage.peakCores['dataService'] ?? 0;
   const [biggest] = [...shares].sort((a, b) => b[1] - a[1]);
   const where =
     flat === undefined ? 'It still grows at 3 workers' : `It flattens from ${flat} worker${flat > 1 ? 's' : ''} on`;
@@ -93,7 +94,9 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
         `${Math.round(busy * 100)}% of the machine busy)`
       : busy >= 0.85
         ? `the ${cpuCount} cores are saturated (${Math.round(busy * 100)}% busy), the most by ${biggest?.[0] ?? '?'}`
-        : `neither the data service (${data.toFixed(2)} core) nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy) are saturated, so latency is the limit: each job holds its worker's slot through two report rounds, which the data service records one transaction at a time, each waiting on PostgreSQL`;
+        : `neither the data service (${data.toFixed(2)} core on average, ${dataPeak.toFixed(2)} in its busiest ${PEAK_WINDOW_MS} ms) ` +
+          `nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy on average, ${Math.round(last.usage.machinePeakBusy * 100)}% in their busiest ${PEAK_WINDOW_MS} ms) ` +
+          `are saturated, so latency is the limit: each job holds its worker's slot through two report rounds, which the data service records one transaction at a time, each waiting on PostgreSQL`;
   const usage = shares.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
   return (
     `Scaling (PostgreSQL, BatchEnqueue, c50), jobs/s by workers: ${figures.join(', ')}. ${where}: at ${last.workers} ` +
