@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { z } from 'zod';
 import { JobState } from '../../proto/gen/tandem/v1/job';
 import { Queue } from '../../proto/gen/tandem/v1/job_type';
 import { defineJobHandler, type JobHandler } from '../../services/worker/src/job-handler';
 import type { WorkerService } from '../../services/worker/src/worker-service';
+import { waitUntil } from '../support/processes';
 import { startTestDataService, type TestDataService } from '../support/test-data-service';
 import { startTestWorker } from '../support/test-worker';
 
@@ -59,23 +61,7 @@ async function waitUntilQueued(service: TestDataService, types: readonly string[
       Number(counts.find((entry) => entry.type === type && entry.state === JobState.JOB_STATE_QUEUED)?.count ?? 0);
     if (types.every((type) => queued(type) === count)) return;
     if (Date.now() > deadline) assert.fail(`jobs were not all queued in time: ${JSON.stringify(counts)}`);
-    await sleep(50);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until `count` jobs of `type` succeeded. */
-async function waitForSucceeded(service: TestDataService, type: string, count: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const { counts } = await service.jobs.countJobs({ type });
-    const succeeded = Number(counts.find((entry) => entry.state === JobState.JOB_STATE_SUCCEEDED)?.count ?? 0);
-    if (succeeded === count) return;
-    if (Date.now() > deadline) assert.fail(`jobs did not all succeed in time: ${JSON.stringify(counts)}`);
-    await sleep(50);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -164,16 +150,24 @@ describe('queue priorities on a worker', function () {
     const listLength = (list: string): Promise<number> => redis.llen(`${service.redis.prefix}:default:${list}`);
     try {
       worker = await startTestWorker(service, [handler], { 'worker.concurrency': 1, 'worker.prefetch': 3 });
-      const deadline = Date.now() + 10_000;
-      while ((await listLength('active')) < 4 && Date.now() < deadline) await sleep(20);
+      await waitUntil('4 jobs fetched', async () => (await listLength('active')) >= 4, 10_000, 20);
       // Fetches beyond the limit would have been answered by now: the waiting list is not empty.
-      await sleep(300);
+      await delay(300);
 
       assert.equal(started, 1, 'one job runs at concurrency 1');
       assert.equal(await listLength('active'), 4, 'fetched from Redis: 1 running and 3 ahead');
       assert.equal(await listLength('waiting'), total - 4, 'left in Redis for other workers');
       finish();
-      await waitForSucceeded(service, names.default, total);
+      await waitUntil(
+        `all ${total} jobs to succeed`,
+        async () => {
+          const { counts } = await service.jobs.countJobs({ type: names.default });
+          const succeeded = counts.find((entry) => entry.state === JobState.JOB_STATE_SUCCEEDED);
+          return Number(succeeded?.count ?? 0) === total;
+        },
+        15_000,
+        50,
+      );
     } finally {
       finish();
       redis.disconnect();
