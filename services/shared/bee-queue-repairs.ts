@@ -97,3 +97,20 @@ export function coalesceWrites<T>(queue: BeeQueue<T>): void {
     () => undefined,
   );
 }
+
+/** How a process handler fails a delivery it hands back (see `handBack`). */
+class DeliveryHandedBack extends Error {
+  override readonly name = 'DeliveryHandedBack';
+}
+
+/**
+ * bee-queue has no call that puts a fetched job back for another worker. A job that fails with a retry
+ * left goes back to the waiting list (behind the jobs already there) in the same MULTI that takes it off
+ * this worker's active list, so a process handler hands its delivery back by giving the job one retry
+ * and failing with what this throws. Jobs are published with none, so every other failure still removes
+ * the job from Redis as before.
+ */
+export function handBack<T>(job: BeeQueue.Job<T>): never {
+  job.retries(1);
+  throw new DeliveryHandedBack(`job ${job.id} was fetched but not started; it goes back to the queue`);
+}

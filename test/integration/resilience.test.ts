@@ -226,6 +226,7 @@ describe('resilience on PostgreSQL', function () {
     const pool = createProcessPool();
     let service: TestDataService | undefined;
     let pg: PgClient | undefined;
+    let redis: Redis | undefined;
     let spawned = 0;
 
     function startWorker(): ServiceProcess {
@@ -265,19 +266,25 @@ describe('resilience on PostgreSQL', function () {
     }
 
     before(async () => {
-      service = await startTestDataService('postgres', { 'jobs.types': [SLEEP_TYPE] });
+      // Longer than a test waits: a job that Redis lost would come back through the reconciler too late.
+      service = await startTestDataService('postgres', {
+        'jobs.types': [SLEEP_TYPE],
+        'dispatch.reconcileAfterMs': 60_000,
+      });
       pg = await connectPg(service.database.url);
+      redis = new Redis(service.redis.url);
     });
     afterEach(async () => {
       await pool.killAll();
     });
     after(async () => {
       await pool.close();
+      redis?.disconnect();
       await pg?.end();
       await service?.destroy();
     });
 
-    it('when its jobs finish within the grace, then it exits 0 in time, and another worker runs what was left', async () => {
+    it('when its jobs finish within the grace, then it exits 0 in time, hands the jobs it fetched but never started back to Redis, and another worker runs them', async () => {
       const first = startWorker();
       await workerStarted(first);
       const ids = await enqueueSleeps(10, { ms: 1500 });
@@ -288,6 +295,8 @@ describe('resilience on PostgreSQL', function () {
       assert.ok(tookMs < GRACE_MS, `the worker took ${tookMs.toFixed(0)} ms to stop`);
       assert.equal(logEntries(first.lines, (entry) => entry['msg'] === 'job attempt succeeded').length, 5);
       assert.equal((await statesOf(pg!, ids))['succeeded'], 5, 'the running jobs finished');
+      const waiting = await redis!.llen(`${service!.redis.prefix}:default:waiting`);
+      assert.equal(waiting, 5, 'the 5 jobs it fetched ahead of free slots are waiting in Redis again');
       await workerStarted(startWorker());
       await waitForAllSucceeded(ids);
       const { rows } = await pg!.query<{ failed: string; attempts: string }>(

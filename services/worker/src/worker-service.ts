@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
+import { setImmediate } from 'node:timers/promises';
 import path from 'node:path';
 import BeeQueue from 'bee-queue';
 import Redis from 'ioredis';
@@ -9,7 +10,7 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   HealthClient,
 } from '../../../proto/gen/grpc/health/v1/health';
-import { capFetchRetryDelay, coalesceWrites, reloadScriptsOnReconnect } from '../../shared/bee-queue-repairs';
+import { capFetchRetryDelay, coalesceWrites, handBack, reloadScriptsOnReconnect } from '../../shared/bee-queue-repairs';
 import { beeQueueRedisOptions, QUEUE_NAMES, type DispatchMessage } from '../../shared/bee-queue-settings';
 import type { Logger } from '../../shared/logger';
 import { connectDataService } from './data-service-client';
@@ -107,10 +108,16 @@ export async function startWorkerService(
     // Each queue holds `prefetch` deliveries more than the worker's concurrency, so that even with every
     // slot busy with its jobs, more wait for a shared slot: when a slot frees, every non-empty queue
     // already has a job waiting, the scheduler (not the order in which Redis answers fetches) decides
-    // which queue's job starts next, and the job starts without waiting for a fetch from Redis.
+    // which queue's job starts next, and the job starts without waiting for a fetch from Redis. Those
+    // still waiting when the worker stops go back to Redis at once, for other replicas: one turn of the
+    // event loop after `stop` closed the queues, so that their blocking fetches, which would take a job
+    // handed back before they end, are gone.
     queue.process(settings.concurrency + settings.prefetch, async (job) => {
       const release = await slots.acquire(name);
-      if (!release) return;
+      if (!release) {
+        await setImmediate();
+        handBack(job);
+      }
       try {
         await runDelivery(job.data);
       } finally {
