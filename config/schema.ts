@@ -68,7 +68,13 @@ convict.addFormat({
 export interface Config {
   env: 'development' | 'test' | 'production';
   dataDir: string;
-  grpc: { host: string; port: number; shutdownGraceMs: number; healthCheckIntervalMs: number };
+  grpc: {
+    host: string;
+    port: number;
+    shutdownGraceMs: number;
+    healthCheckIntervalMs: number;
+    requestIdRetentionMs: number;
+  };
   database: { url: string; poolMax: number; migrateOnStart: boolean };
   redis: { url: string; keyPrefix: string };
   log: { level: (typeof LOG_LEVELS)[number] };
@@ -150,6 +156,12 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
       format: 'nat',
       default: 5000,
       env: 'HEALTH_CHECK_INTERVAL_MS',
+    },
+    requestIdRetentionMs: {
+      doc: "How long a create's request_id is remembered: a retry within it returns the first result; older ones are deleted with finished jobs.",
+      format: 'positive-int',
+      default: 86_400_000,
+      env: 'REQUEST_ID_RETENTION_MS',
     },
   },
   database: {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { status as Code } from '@grpc/grpc-js';
+import type { Sequelize } from 'sequelize';
 import { v7 as uuidv7 } from 'uuid';
 import { ListUsersRequest, User, UserStatus, type ListUsersResponse } from '../../proto/gen/tandem/v1/user';
+import { openDatabase } from '../../services/data/src/store/database';
 import { expectCode, expectInvalid } from '../support/grpc-client';
+import { waitUntil } from '../support/processes';
 import { DIALECTS } from '../support/test-database';
 import { newUserInput, startTestDataService, uniqueUsername, type TestDataService } from '../support/test-data-service';
 
@@ -614,6 +617,48 @@ for (const dialect of DIALECTS) {
       it('answers NOT_FOUND for an id nobody has', async () => {
         await expectCode(service.users.undeleteUser({ id: uuidv7() }), Code.NOT_FOUND);
       });
+    });
+  });
+
+  describe(`request id retention on ${dialect}`, () => {
+    let service: TestDataService;
+    let database: Sequelize;
+    before(async () => {
+      service = await startTestDataService(dialect, {
+        'dispatch.retentionSweepIntervalMs': 200,
+        'grpc.requestIdRetentionMs': 60_000,
+      });
+      database = await openDatabase({ url: service.database.url, poolMax: 1 });
+    });
+    after(async () => {
+      await database.close();
+      await service.destroy();
+    });
+
+    async function isRemembered(requestId: string): Promise<boolean> {
+      const [rows] = await database.query('SELECT COUNT(*) AS n FROM request_records WHERE request_id = :requestId', {
+        replacements: { requestId },
+      });
+      return Number((rows as Array<{ n: number | string }>)[0]?.n) === 1;
+    }
+
+    it('when a request id is older than the retention, then the sweeper forgets it and keeps the recent ones', async () => {
+      const [oldId, recentId] = [randomUUID(), randomUUID()];
+      const recentInput = userInput();
+      const old = await service.users.createUser({ user: User.fromPartial(userInput()), requestId: oldId });
+      const recent = await service.users.createUser({ user: User.fromPartial(recentInput), requestId: recentId });
+      await database.query('UPDATE request_records SET created_at = :at WHERE request_id = :oldId', {
+        replacements: { at: new Date(Date.now() - 2 * 60_000), oldId },
+      });
+
+      await waitUntil('the old request id to be forgotten', async () => !(await isRemembered(oldId)), 10_000);
+
+      assert.ok(await isRemembered(recentId), 'the recent request id is kept');
+      const retried = await service.users.createUser({ user: User.fromPartial(recentInput), requestId: recentId });
+      assert.equal(retried.id, recent.id, 'a retry within the retention still returns the first user');
+      const reused = await service.users.createUser({ user: User.fromPartial(userInput()), requestId: oldId });
+      assert.notEqual(reused.id, old.id, 'a forgotten id makes a new user');
+      assert.ok(await isRemembered(oldId), 'and is remembered again');
     });
   });
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../shared/logger';
 import { createBeeQueuePort } from './dispatch/bee-queue-port';
 import { startDispatcher } from './dispatch/dispatcher';
 import { createDispatch } from './domain/dispatch';
+import { forgetOldRequestIds } from './domain/idempotent-create';
 import { createJobSignals } from './domain/job-signals';
 import { createJobTypeCache } from './domain/job-type-cache';
 import { createJobTypes } from './domain/job-types';
@@ -112,6 +113,7 @@ export async function startDataService(config: FrozenConfig, log: Logger): Promi
         health.set(DISPATCH_HEALTH, ok);
       },
       probeRedis: () => port.ping(),
+      forgetOldRequestIds: (batch) => forgetOldRequestIds(store, config.grpc.requestIdRetentionMs, batch),
     });
     log.info({ host: config.grpc.host, port: boundPort }, 'data service listening');
     const running = dispatcher;

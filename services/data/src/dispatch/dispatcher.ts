@@ -20,8 +20,8 @@ export interface Dispatcher {
 
 /**
  * The data service's background entry points: dispatch due jobs (at once after an enqueue, and on a
- * timer), re-publish what Redis lost, fail attempts whose lease lapsed, and delete expired jobs.
- * `onDispatchResult` tells the health service whether dispatch to Redis works.
+ * timer), re-publish what Redis lost, fail attempts whose lease lapsed, and delete expired jobs and
+ * request ids. `onDispatchResult` tells the health service whether dispatch to Redis works.
  */
 export function startDispatcher(options: {
   readonly dispatch: Dispatch;
@@ -31,6 +31,8 @@ export function startDispatcher(options: {
   readonly log: Logger;
   readonly onDispatchResult: (ok: boolean) => void;
   readonly probeRedis: () => Promise<void>;
+  /** Deletes request ids past their retention, `batch` at a time; answers how many. */
+  readonly forgetOldRequestIds: (batch: number) => Promise<number>;
 }): Dispatcher {
   const { dispatch, reports, signals, settings, log, onDispatchResult } = options;
   // A round with nothing to do succeeds without asking Redis: only a failure, a publish or the probe
@@ -88,6 +90,8 @@ export function startDispatcher(options: {
       async () => {
         const deleted = await dispatch.sweepRetention(settings.retentionBatchSize);
         if (deleted > 0) log.info({ deleted }, 'deleted finished jobs past their retention');
+        const forgotten = await options.forgetOldRequestIds(settings.retentionBatchSize);
+        if (forgotten > 0) log.info({ forgotten }, 'deleted request ids past their retention');
         return false;
       },
       log,

@@ -37,3 +37,17 @@ export async function createOnce<T>(store: Store, options: CreateOnceOptions<T>)
     throw error;
   }
 }
+
+/**
+ * Forgets the request ids of creates older than `retentionMs`, `batch` rows per transaction, so that
+ * the table keeps only the window in which a retry is still expected. Answers how many were deleted.
+ */
+export async function forgetOldRequestIds(store: Store, retentionMs: number, batch: number): Promise<number> {
+  const cutoff = new Date(Date.now() - retentionMs);
+  let deleted = 0;
+  for (let removed = batch; removed === batch;) {
+    removed = await store.inTransaction((tx) => store.requestRecords.deleteCreatedBefore(tx, cutoff, batch));
+    deleted += removed;
+  }
+  return deleted;
+}

@@ -1,3 +1,4 @@
+import { Op } from 'sequelize';
 import type { Models } from './models';
 import { asTransaction, translateUniqueViolation, type Tx } from './transaction';
 
@@ -18,7 +19,24 @@ export function createRequestRecordStore({ RequestRecord }: Models) {
     );
   }
 
-  return { findResourceId, claim };
+  /** Deletes up to `limit` of the records made before `cutoff`, oldest first; answers how many. */
+  async function deleteCreatedBefore(tx: Tx, cutoff: Date, limit: number): Promise<number> {
+    const transaction = asTransaction(tx);
+    const rows = await RequestRecord.findAll({
+      attributes: ['method', 'requestId'],
+      where: { createdAt: { [Op.lt]: cutoff } },
+      order: [['createdAt', 'ASC']],
+      limit,
+      transaction,
+    });
+    if (rows.length === 0) return 0;
+    return RequestRecord.destroy({
+      where: { [Op.or]: rows.map(({ method, requestId }) => ({ method, requestId })) },
+      transaction,
+    });
+  }
+
+  return { findResourceId, claim, deleteCreatedBefore };
 }
 
 export type RequestRecordStore = ReturnType<typeof createRequestRecordStore>;
