@@ -153,7 +153,7 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
     },
     healthCheckIntervalMs: {
       doc: 'How often the data service checks its database to answer grpc.health.v1.Health.',
-      format: 'nat',
+      format: 'positive-int',
       default: 5000,
       env: 'HEALTH_CHECK_INTERVAL_MS',
     },
@@ -174,7 +174,7 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
     },
     poolMax: {
       doc: 'Most connections the data service keeps open to PostgreSQL.',
-      format: 'nat',
+      format: 'positive-int',
       default: 10,
       env: 'DATABASE_POOL_MAX',
     },
@@ -269,25 +269,25 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
   dispatch: {
     intervalMs: {
       doc: 'How often the dispatcher looks for due jobs when no enqueue woke it.',
-      format: 'nat',
+      format: 'positive-int',
       default: 200,
       env: 'DISPATCH_INTERVAL_MS',
     },
     batchSize: {
       doc: 'Most jobs dispatched, reconciled or swept in one round.',
-      format: 'nat',
+      format: 'positive-int',
       default: 200,
       env: 'DISPATCH_BATCH_SIZE',
     },
     redisTimeoutMs: {
       doc: 'How long one dispatch waits for Redis before the round fails and the jobs wait for the next.',
-      format: 'nat',
+      format: 'positive-int',
       default: 2000,
       env: 'DISPATCH_REDIS_TIMEOUT_MS',
     },
     reconcileIntervalMs: {
       doc: 'How often queued jobs are checked against Redis and re-published if Redis lost them.',
-      format: 'nat',
+      format: 'positive-int',
       default: 5000,
       env: 'DISPATCH_RECONCILE_INTERVAL_MS',
     },
@@ -299,25 +299,25 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
     },
     leaseSweepIntervalMs: {
       doc: 'How often running attempts whose lease lapsed are failed.',
-      format: 'nat',
+      format: 'positive-int',
       default: 1000,
       env: 'DISPATCH_LEASE_SWEEP_INTERVAL_MS',
     },
     retentionSweepIntervalMs: {
       doc: 'How often finished jobs past their retention are deleted.',
-      format: 'nat',
+      format: 'positive-int',
       default: 60000,
       env: 'DISPATCH_RETENTION_SWEEP_INTERVAL_MS',
     },
     retentionBatchSize: {
       doc: 'Most jobs the retention sweeper deletes in one statement.',
-      format: 'nat',
+      format: 'positive-int',
       default: 100,
       env: 'DISPATCH_RETENTION_BATCH_SIZE',
     },
     watchPollIntervalMs: {
       doc: "How often WatchJob reads a job's new events when no local change woke it (changes made by other replicas).",
-      format: 'nat',
+      format: 'positive-int',
       default: 500,
       env: 'WATCH_POLL_INTERVAL_MS',
     },
@@ -344,7 +344,7 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
     },
     concurrency: {
       doc: 'Most jobs one worker process runs at once, shared between the three queues.',
-      format: 'nat',
+      format: 'positive-int',
       default: 10,
       env: 'WORKER_CONCURRENCY',
     },
@@ -386,13 +386,13 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
     },
     reportTimeoutMs: {
       doc: 'Deadline of each call to the data service; failed reports are retried with backoff.',
-      format: 'nat',
+      format: 'positive-int',
       default: 5000,
       env: 'WORKER_REPORT_TIMEOUT_MS',
     },
     stallIntervalMs: {
       doc: 'How often bee-queue checks for jobs whose worker died, to hand them out again.',
-      format: 'nat',
+      format: 'positive-int',
       default: 5000,
       env: 'WORKER_STALL_INTERVAL_MS',
     },
@@ -421,7 +421,7 @@ export const CONFIG_SCHEMA: convict.Schema<Config> = {
   webhook: {
     timeoutMs: {
       doc: 'How long webhook.deliver waits for an answer before the attempt fails and is retried.',
-      format: 'nat',
+      format: 'positive-int',
       default: 10000,
       env: 'WEBHOOK_TIMEOUT_MS',
     },

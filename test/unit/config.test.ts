@@ -83,6 +83,33 @@ describe('configuration', () => {
     }
   });
 
+  it('when a setting that paces or sizes a loop is 0, then it is refused, naming the key', () => {
+    // Each of these at 0 would spin a loop, never dispatch, or hold fetched jobs forever.
+    const loops = {
+      'grpc.healthCheckIntervalMs': 'HEALTH_CHECK_INTERVAL_MS',
+      'database.poolMax': 'DATABASE_POOL_MAX',
+      'dispatch.intervalMs': 'DISPATCH_INTERVAL_MS',
+      'dispatch.batchSize': 'DISPATCH_BATCH_SIZE',
+      'dispatch.redisTimeoutMs': 'DISPATCH_REDIS_TIMEOUT_MS',
+      'dispatch.reconcileIntervalMs': 'DISPATCH_RECONCILE_INTERVAL_MS',
+      'dispatch.leaseSweepIntervalMs': 'DISPATCH_LEASE_SWEEP_INTERVAL_MS',
+      'dispatch.retentionSweepIntervalMs': 'DISPATCH_RETENTION_SWEEP_INTERVAL_MS',
+      'dispatch.retentionBatchSize': 'DISPATCH_RETENTION_BATCH_SIZE',
+      'dispatch.watchPollIntervalMs': 'WATCH_POLL_INTERVAL_MS',
+      'worker.concurrency': 'WORKER_CONCURRENCY',
+      'worker.reportTimeoutMs': 'WORKER_REPORT_TIMEOUT_MS',
+      'worker.stallIntervalMs': 'WORKER_STALL_INTERVAL_MS',
+      'webhook.timeoutMs': 'WEBHOOK_TIMEOUT_MS',
+    };
+    for (const [key, variable] of Object.entries(loops)) {
+      const pattern = new RegExp(`${key.replace('.', '\\.')}: must be a whole number of 1 or more`);
+      assert.throws(() => fromEnv({ [variable]: '0' }).validate({ allowed: 'strict' }), pattern, key);
+      const one = fromEnv({ [variable]: '1' });
+      one.validate({ allowed: 'strict' });
+      assert.equal(one.get(key as 'worker.concurrency'), 1, key);
+    }
+  });
+
   it('when the result is loaded, then it cannot be changed, however deep', () => {
     const config = loadConfig({ env: 'test', 'auth.clientTokens': [TOKEN_A] });
 
