@@ -1,4 +1,5 @@
 import type { DueJob, Store, Tx } from '../store';
+import { deleteInBatches } from './batched-delete';
 import type { JobSignals } from './job-signals';
 import type { QueueName } from './job-types';
 
@@ -135,10 +136,7 @@ export function createDispatch(store: Store, port: JobQueuePort, signals: JobSig
     let deleted = 0;
     for (const type of await store.jobTypes.listAll()) {
       const cutoff = new Date(Date.now() - type.retentionMs);
-      for (let removed = batch; removed === batch;) {
-        removed = await store.inTransaction((tx) => store.jobs.deleteFinished(tx, type.name, cutoff, batch));
-        deleted += removed;
-      }
+      deleted += await deleteInBatches(store, batch, (tx) => store.jobs.deleteFinished(tx, type.name, cutoff, batch));
     }
     return deleted;
   }

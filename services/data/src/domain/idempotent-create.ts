@@ -1,4 +1,5 @@
 import { UniqueViolationError, type Store, type Tx } from '../store';
+import { deleteInBatches } from './batched-delete';
 import { newId } from './ids';
 
 interface CreateOnceOptions<T> {
@@ -44,10 +45,5 @@ export async function createOnce<T>(store: Store, options: CreateOnceOptions<T>)
  */
 export async function forgetOldRequestIds(store: Store, retentionMs: number, batch: number): Promise<number> {
   const cutoff = new Date(Date.now() - retentionMs);
-  let deleted = 0;
-  for (let removed = batch; removed === batch;) {
-    removed = await store.inTransaction((tx) => store.requestRecords.deleteCreatedBefore(tx, cutoff, batch));
-    deleted += removed;
-  }
-  return deleted;
+  return deleteInBatches(store, batch, (tx) => store.requestRecords.deleteCreatedBefore(tx, cutoff, batch));
 }
