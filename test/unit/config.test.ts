@@ -83,8 +83,8 @@ describe('configuration', () => {
     }
   });
 
-  it('when a setting that paces or sizes a loop is 0, then it is refused, naming the key', () => {
-    // Each of these at 0 would spin a loop, never dispatch, or hold fetched jobs forever.
+  it('when a setting that paces or sizes a loop, or weighs a queue, is 0, then it is refused, naming the key', () => {
+    // Each of these at 0 would spin a loop, never dispatch, hold fetched jobs forever, or starve a queue.
     const loops = {
       'grpc.healthCheckIntervalMs': 'HEALTH_CHECK_INTERVAL_MS',
       'database.poolMax': 'DATABASE_POOL_MAX',
@@ -100,6 +100,9 @@ describe('configuration', () => {
       'worker.reportTimeoutMs': 'WORKER_REPORT_TIMEOUT_MS',
       'worker.stallIntervalMs': 'WORKER_STALL_INTERVAL_MS',
       'webhook.timeoutMs': 'WEBHOOK_TIMEOUT_MS',
+      'worker.weightCritical': 'WORKER_WEIGHT_CRITICAL',
+      'worker.weightDefault': 'WORKER_WEIGHT_DEFAULT',
+      'worker.weightLow': 'WORKER_WEIGHT_LOW',
     };
     for (const [key, variable] of Object.entries(loops)) {
       const pattern = new RegExp(`${key.replace('.', '\\.')}: must be a whole number of 1 or more`);

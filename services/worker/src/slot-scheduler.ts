@@ -32,7 +32,7 @@ export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedule
     let total = 0;
     let best: QueueName | undefined;
     for (const name of candidates) {
-      const weight = Math.max(weights[name], 1);
+      const weight = weights[name];
       total += weight;
       credit.set(name, (credit.get(name) ?? 0) + weight);
       if (best === undefined || (credit.get(name) ?? 0) > (credit.get(best) ?? 0)) best = name;
