@@ -85,7 +85,7 @@ describe('configuration', () => {
 
   it('when a setting that paces or sizes a loop, or weighs a queue, is 0, then it is refused, naming the key', () => {
     // Each of these at 0 would spin a loop, never dispatch, hold fetched jobs forever, or starve a queue.
-    const loops = {
+    const mustBePositive = {
       'grpc.healthCheckIntervalMs': 'HEALTH_CHECK_INTERVAL_MS',
       'database.poolMax': 'DATABASE_POOL_MAX',
       'dispatch.intervalMs': 'DISPATCH_INTERVAL_MS',
@@ -104,7 +104,7 @@ describe('configuration', () => {
       'worker.weightDefault': 'WORKER_WEIGHT_DEFAULT',
       'worker.weightLow': 'WORKER_WEIGHT_LOW',
     };
-    for (const [key, variable] of Object.entries(loops)) {
+    for (const [key, variable] of Object.entries(mustBePositive)) {
       const pattern = new RegExp(`${key.replace('.', '\\.')}: must be a whole number of 1 or more`);
       assert.throws(() => fromEnv({ [variable]: '0' }).validate({ allowed: 'strict' }), pattern, key);
       const one = fromEnv({ [variable]: '1' });
