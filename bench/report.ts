@@ -187,6 +187,16 @@ function markdownTable(rows: readonly TableRow[]): string {
   return [line(HEADERS), `|${COLUMNS.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** Every run of bare bee-queue, so that the spread behind each median shows. */
+function bareRunsNote(bare: readonly BareJobsRow[]): string[] {
+  if (bare.length === 0) return [];
+  const shapes = bare.map(
+    (row) =>
+      `${row.workers} worker(s) x c${row.concurrency}: ${row.runs.map((figure) => Math.round(figure).toLocaleString('en-US')).join(' / ')}`,
+  );
+  return [`Bare bee-queue, jobs/s of each run (the median is the figure): ${shapes.join('; ')}`];
+}
+
 /** The backlog samples, thinned to about a dozen points (the last always kept). */
 function backlogSeries(row: BacklogResult): string {
   const step = Math.ceil(row.samples.length / 12);
@@ -235,6 +245,7 @@ export function printReport(results: Results): string {
     ...targetLines(results.targets).map((line) => `  ${line}`),
     '',
     results.scaling,
+    ...bareRunsNote(results.bare),
     ...results.backlog.map(backlogSeries),
     ...results.notes,
     noiseNote(results.meta),
@@ -269,6 +280,7 @@ export function markdownReport(results: Results): string {
     '## Notes',
     '',
     `- ${results.scaling}`,
+    ...bareRunsNote(results.bare).map((note) => `- ${note}`),
     ...results.backlog.map((row) => `- ${backlogSeries(row)}`),
     ...results.notes.map((note) => `- ${note}`),
     '',
