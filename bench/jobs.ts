@@ -17,7 +17,7 @@ import {
 } from './processes';
 import { asError, isObject, type EnqueueResult, type ProduceResult, type ProgressMessage } from './protocol';
 import { toDate } from './sqlite';
-import { sleep } from './stats';
+import { percentile, sleep } from './stats';
 import { NOOP_TYPE, startWorkers, stopAllOf, type DataService, type TandemSetup } from './tandem';
 
 export type EnqueueVariant = 'batch' | 'enqueue';
@@ -63,6 +63,11 @@ export interface Usage {
   readonly peakCores: Readonly<Record<string, number>>;
   /** Share of the whole machine's CPU time that was busy in its busiest PEAK_WINDOW_MS of the run. */
   readonly machinePeakBusy: number;
+  /**
+   * The same in the run's median PEAK_WINDOW_MS: the steady state, which the average understates by
+   * counting the ramp-up and the last poll's wait.
+   */
+  readonly machineMedianBusy: number;
   /** Share of the whole machine's CPU time that was busy during the run, 0 to 1. */
   readonly machineBusy: number;
 }
@@ -123,13 +128,14 @@ function cpuSecondsOf(pids: readonly number[]): number {
 
 /**
  * Samples the CPU use of the machine and of groups of fixed processes every PEAK_WINDOW_MS until stopped;
- * answers the most cores each group used in one window, and the machine's busiest window.
+ * answers the most cores each group used in one window, and how busy the machine was in each window.
  */
-function samplePeaks(
-  groups: ReadonlyArray<readonly [string, readonly number[]]>,
-): () => Pick<Usage, 'peakCores' | 'machinePeakBusy'> {
+function samplePeaks(groups: ReadonlyArray<readonly [string, readonly number[]]>): () => {
+  readonly peakCores: Readonly<Record<string, number>>;
+  readonly machineWindows: readonly number[];
+} {
   const peakCores: Record<string, number> = Object.fromEntries(groups.map(([name]) => [name, 0]));
-  let machinePeakBusy = 0;
+  const machineWindows: number[] = [];
   let lastAt = performance.now();
   let last = groups.map(([, pids]) => cpuSecondsOf(pids));
   let lastMachine = machineCpuSeconds();
@@ -142,14 +148,14 @@ function samplePeaks(
       peakCores[name] = Math.max(peakCores[name] ?? 0, cores);
     });
     const total = machine.total - lastMachine.total;
-    if (total > 0) machinePeakBusy = Math.max(machinePeakBusy, (machine.busy - lastMachine.busy) / total);
+    if (total > 0) machineWindows.push((machine.busy - lastMachine.busy) / total);
     lastAt = at;
     last = now;
     lastMachine = machine;
   }, PEAK_WINDOW_MS);
   return () => {
     clearInterval(timer);
-    return { peakCores, machinePeakBusy };
+    return { peakCores, machineWindows };
   };
 }
 
@@ -168,7 +174,7 @@ export async function startUsage(groups: Readonly<Record<string, PidSource>>): P
   const machineBefore = machineCpuSeconds();
   const started = Date.now();
   return async () => {
-    const peaks = stopSampling();
+    const { peakCores, machineWindows } = stopSampling();
     const seconds = (Date.now() - started) / 1000;
     const machineAfter = machineCpuSeconds();
     const cores: Record<string, number> = {};
@@ -182,10 +188,15 @@ export async function startUsage(groups: Readonly<Record<string, PidSource>>): P
       }
       cores[name] = used / seconds;
     }
+    const machineBusy =
+      (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total);
     return {
       cores,
-      ...peaks,
-      machineBusy: (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total),
+      peakCores,
+      machinePeakBusy: Math.max(0, ...machineWindows),
+      // A run shorter than one window has no median of its own: its average stands in.
+      machineMedianBusy: machineWindows.length > 0 ? percentile(machineWindows, 50) : machineBusy,
+      machineBusy,
     };
   };
 }

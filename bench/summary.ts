@@ -74,6 +74,10 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
   }
   const cores = last.usage.cores;
   const busy = last.usage.machineBusy;
+  const typical = last.usage.machineMedianBusy;
+  const machine =
+    `${Math.round(typical * 100)}% busy in the median ${PEAK_WINDOW_MS} ms, ${Math.round(busy * 100)}% on average, ` +
+    `${Math.round(last.usage.machinePeakBusy * 100)}% in the busiest`;
   const shares: Array<[string, number]> = [
     ['data service', cores['dataService'] ?? 0],
     ['workers', cores['workers'] ?? 0],
@@ -92,10 +96,10 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
     data >= 0.7
       ? `the data service's single event loop is ${data >= 0.9 ? '' : 'nearly '}saturated (${data.toFixed(2)} of its 1 core, ` +
         `${Math.round(busy * 100)}% of the machine busy)`
-      : busy >= 0.85
-        ? `the ${cpuCount} cores are saturated (${Math.round(busy * 100)}% busy), the most by ${biggest?.[0] ?? '?'}`
+      : typical >= 0.85
+        ? `the ${cpuCount} cores are saturated (${machine}), the most by ${biggest?.[0] ?? '?'}`
         : `neither the data service (${data.toFixed(2)} core on average, ${dataPeak.toFixed(2)} in its busiest ${PEAK_WINDOW_MS} ms) ` +
-          `nor the ${cpuCount} cores (${Math.round(busy * 100)}% busy on average, ${Math.round(last.usage.machinePeakBusy * 100)}% in their busiest ${PEAK_WINDOW_MS} ms) ` +
+          `nor the ${cpuCount} cores (${machine}) ` +
           `are saturated, so latency is the limit: each job holds its worker's slot through two report rounds, which the data service records one transaction at a time, each waiting on PostgreSQL`;
   const usage = shares.map(([name, value]) => `${name} ${value.toFixed(2)}`).join(', ');
   return (
