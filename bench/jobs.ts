@@ -338,7 +338,7 @@ function isProgress(message: unknown): message is ProgressMessage {
  * How many times bare bee-queue moves the jobs of each shape. One run lasts a second or two, short
  * enough for a burst of other work on the 2 cores to move it by half; the median of three does not.
  */
-const BARE_RUNS = 3;
+export const BARE_RUNS = 3;
 
 /**
  * Bare bee-queue: one producer process and worker processes, measured BARE_RUNS times per (workers,

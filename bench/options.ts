@@ -1,6 +1,6 @@
 /** The bench's command line, and the matrix it chooses so that a full run fits in 10 minutes. */
 import type { Dialect } from './databases';
-import type { JobsPoint } from './jobs';
+import { BARE_RUNS, type JobsPoint } from './jobs';
 import { CHILD_NODE_ENV } from './processes';
 
 /** crud: GetUser, ListUsers and CreateOrder beside the bare server; jobs: end to end, latency, backlog, memory. */
@@ -130,7 +130,7 @@ export function parseOptions(args: readonly string[]): Options {
               `${quick ? '' : ' and no backlog run'}, to fit 10 minutes. Each jobs run (Tandem or bare) is cut short ` +
               `after ${(quick ? 8000 : 20_000) / 1000} s on PostgreSQL and ${(quick ? 8000 : 15_000) / 1000} s on SQLite ` +
               `(less when the run would overrun its ${BUDGET_MS / 1000} s budget; bare runs after at most 10 s); ` +
-              'a cut-short figure is the jobs done by then over the time they took. Bare bee-queue runs three times per ' +
+              `a cut-short figure is the jobs done by then over the time they took. Bare bee-queue runs ${BARE_RUNS} times per ` +
               '(workers, concurrency, jobs) shape, just before the first Tandem run of that shape; the median run is its ' +
               'figure, and serves both databases.',
           ]
