@@ -190,10 +190,7 @@ function markdownTable(rows: readonly TableRow[]): string {
 /** Every run of bare bee-queue, so that the spread behind each median shows. */
 function bareRunsNote(bare: readonly BareJobsRow[]): string[] {
   if (bare.length === 0) return [];
-  const shapes = bare.map(
-    (row) =>
-      `${row.workers} worker(s) x c${row.concurrency}: ${row.runs.map((figure) => Math.round(figure).toLocaleString('en-US')).join(' / ')}`,
-  );
+  const shapes = bare.map((row) => `${row.workers} worker(s) x c${row.concurrency}: ${row.runs.map(rate).join(' / ')}`);
   return [`Bare bee-queue, jobs/s of each run (the median is the figure): ${shapes.join('; ')}`];
 }
 
