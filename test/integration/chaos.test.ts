@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { JobServiceClient } from '../../proto/gen/tandem/v1/job';
-import { Queue } from '../../proto/gen/tandem/v1/job_type';
+import { JobType, JobTypeServiceClient, Queue } from '../../proto/gen/tandem/v1/job_type';
 import { connect, promiseClient, type PromiseClient } from '../support/grpc-client';
 import {
   createOwnRedis,
@@ -55,11 +55,30 @@ const DATA_ENV = {
   DISPATCH_LEASE_SWEEP_INTERVAL_MS: '200',
   JOBS_LEASE_GRACE_MS: '1000',
 };
+/**
+ * One worker is frozen (SIGSTOP), as a long GC pause or a suspended VM would freeze it, while it holds
+ * running jobs, and thawed only once the lease sweeper has taken every one of them away from it: its late
+ * reports of them are then stale, and must be refused with ABORTED. Meanwhile the job type is paused, so
+ * that no new attempt of those jobs can finish first (a late start of a finished job is refused as
+ * finished instead). Before counting what the worker holds, the reports it sent just before the freeze
+ * get this long to be recorded.
+ */
+const FROZEN_SETTLE_MS = 300;
+/** The longest the held leases (timeout plus grace) may take to be swept, and the late reports to be answered. */
+const FROZEN_WAIT_MS = 30_000;
+const FREEZE_TRIES = 20;
 const TERMINAL = ['succeeded', 'dead', 'cancelled'];
 const STALE_WORKER_MESSAGES = new Set([
   'the data service refused a stale report; the job moved on',
   'the attempt was taken away (lease lapsed or job moved on); not reporting',
 ]);
+/** The worker's (debug) line for a start the data service refused; stale when its code is ABORTED. */
+const SKIPPED_START_MESSAGE = 'skipping a delivery whose attempt is not ours to run';
+
+function isStaleRefusal(entry: LogEntry): boolean {
+  const message = String(entry['msg']);
+  return STALE_WORKER_MESSAGES.has(message) || (message === SKIPPED_START_MESSAGE && entry['code'] === 'ABORTED');
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,11 +91,14 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
   const pool = createProcessPool();
   const workers: ServiceProcess[] = [];
   const ready = new Set<ServiceProcess>();
+  const workerIds = new Map<ServiceProcess, string>();
   let redis: OwnRedis | undefined;
   let database: TestDatabase | undefined;
   let pg: PgClient | undefined;
   let client: JobServiceClient | undefined;
   let jobs: PromiseClient<JobServiceClient>;
+  let typeClient: JobTypeServiceClient | undefined;
+  let jobTypes: PromiseClient<JobTypeServiceClient>;
   let data: ServiceProcess;
   let dataPort: number;
   let prefix: string;
@@ -84,16 +106,18 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
 
   function spawnWorker(): ServiceProcess {
     spawned += 1;
+    const workerId = `chaos-worker-${spawned}`;
     const worker = pool.add(
       startSleepWorker({
         dataServiceAddress: `127.0.0.1:${dataPort}`,
         redisUrl: redis!.url,
         redisPrefix: prefix,
-        workerId: `chaos-worker-${spawned}`,
+        workerId,
         concurrency: CONCURRENCY,
-        env: { WORKER_STALL_INTERVAL_MS: '1000' },
+        env: { WORKER_STALL_INTERVAL_MS: '1000', LOG_LEVEL: 'debug' },
       }),
     );
+    workerIds.set(worker, workerId);
     workerStarted(worker).then(
       () => ready.add(worker),
       () => undefined,
@@ -120,6 +144,76 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
     return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
   }
 
+  /** The jobs `workerId` holds as running. */
+  async function runningOn(workerId: string): Promise<string[]> {
+    const { rows } = await pg!.query<{ id: string }>("SELECT id FROM jobs WHERE state = 'running' AND worker_id = $1", [
+      workerId,
+    ]);
+    return rows.map((row) => row.id);
+  }
+
+  /** The jobs whose reports `workerId` logged as refused for being stale. */
+  function staleReportsOf(workerId: string): Set<string> {
+    return new Set(
+      logEntries(pool.allLines(), (entry) => entry['workerId'] === workerId && isStaleRefusal(entry)).map((entry) =>
+        String(entry['jobId']),
+      ),
+    );
+  }
+
+  async function setPaused(paused: boolean): Promise<void> {
+    await jobTypes.updateJobType({
+      jobType: JobType.fromPartial({ name: JOB_TYPE.name, paused }),
+      updateMask: ['paused'],
+    });
+  }
+
+  /**
+   * Freezes a ready worker that holds running jobs until the lease sweeper has taken every one of them
+   * away from it, then thaws it and waits until its late report of each was refused as stale; answers its
+   * id and the jobs it held. It is never killed, so that its late reports reach the data service.
+   */
+  async function freezeWorkerPastItsLeases(): Promise<{ workerId: string; held: string[] }> {
+    for (let tries = 0; tries < FREEZE_TRIES; tries += 1) {
+      const victim = workers.find((worker) => ready.has(worker));
+      const workerId = victim && workerIds.get(victim);
+      if (!victim || !workerId) {
+        await sleep(100);
+        continue;
+      }
+      ready.delete(victim);
+      victim.signal('SIGSTOP');
+      await sleep(FROZEN_SETTLE_MS);
+      const held = await runningOn(workerId);
+      if (held.length === 0) {
+        victim.signal('SIGCONT');
+        ready.add(victim);
+        continue;
+      }
+      await setPaused(true);
+      try {
+        await waitUntil(
+          `the leases of the frozen ${workerId} to be swept`,
+          async () => (await runningOn(workerId)).length === 0,
+          FROZEN_WAIT_MS,
+          100,
+        );
+        victim.signal('SIGCONT');
+        await waitUntil(
+          `the data service to refuse with ABORTED the late report of every job the thawed ${workerId} held`,
+          () => held.every((id) => staleReportsOf(workerId).has(id)),
+          FROZEN_WAIT_MS,
+          100,
+        );
+      } finally {
+        victim.signal('SIGCONT');
+        await setPaused(false);
+      }
+      return { workerId, held };
+    }
+    throw new Error(`no ready worker held a running job in ${FREEZE_TRIES} tries`);
+  }
+
   async function finished(): Promise<number> {
     const counts = await countByState();
     return TERMINAL.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
@@ -134,6 +228,8 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
     data = await startData();
     client = connect(JobServiceClient, `127.0.0.1:${dataPort}`);
     jobs = promiseClient(client);
+    typeClient = connect(JobTypeServiceClient, `127.0.0.1:${dataPort}`);
+    jobTypes = promiseClient(typeClient);
     pg = new PgClient({ connectionString: database.url });
     await pg.connect();
     for (let index = 0; index < WORKERS; index += 1) workers.push(spawnWorker());
@@ -149,6 +245,7 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
 
   after(async () => {
     client?.close();
+    typeClient?.close();
     await pool.close();
     await redis?.close();
     await pg?.end();
@@ -171,6 +268,8 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
 
     const chaosStarted = Date.now();
     const kills = { workers: 0, data: 0, redis: 0 };
+    // Fails unless the frozen worker's late reports are all refused with ABORTED.
+    const freeze = freezeWorkerPastItsLeases();
     const dataService = { down: false };
     // Workers die all along, but not while the data service is down: the workers alive then hold
     // reports that they must retry until it is back, and whose leases lapse meanwhile.
@@ -187,8 +286,11 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       }
     })();
     // Redis is replaced by an empty one once the data service is back, so that a data service that
-    // lived through the Redis restart has to publish again what Redis lost.
+    // lived through the Redis restart has to publish again what Redis lost. The data service is killed
+    // only once the frozen worker is done, so that the claims it had sent that worker are still there to
+    // read when it thaws.
     const killDataThenRedis = (async () => {
+      await freeze;
       await waitUntil('the first worker kills', () => kills.workers >= DATA_KILL_AFTER_KILLS, 60_000, 50);
       // Kill it mid-job: its leases lapse while it is down, and the workers' retried reports turn stale.
       const running = async () => (await countByState())['running'] ?? 0;
@@ -205,7 +307,7 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       await sleep(REDIS_DOWN_MS);
       await redis!.start();
     })();
-    await Promise.all([killWorkers, killDataThenRedis]);
+    const [frozen] = await Promise.all([freeze, killWorkers, killDataThenRedis]);
     const chaosMs = Date.now() - chaosStarted;
     try {
       await waitUntil(`all ${JOBS} jobs to finish`, async () => (await finished()) === JOBS, SETTLE_TIMEOUT_MS, 250);
@@ -237,7 +339,8 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       lines,
       (entry) => entry['msg'] === 'refused a report of the batch' && entry['code'] === 'ABORTED',
     ).length;
-    const refusedInWorkers = logEntries(lines, (entry) => STALE_WORKER_MESSAGES.has(String(entry['msg']))).length;
+    const refusedInWorkers = logEntries(lines, isStaleRefusal).length;
+    const frozenRefused = staleReportsOf(frozen.workerId);
     const summary = {
       states: counts,
       chaosMs,
@@ -246,6 +349,7 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       jobsRetried: Number(attempts[0]?.retried),
       staleReportsRefused: refusedByData,
       staleReportsInWorkerLogs: refusedInWorkers,
+      frozenWorker: { held: frozen.held.length, staleReportsRefused: frozenRefused.size },
       republished: sumOf(
         logEntries(lines, (entry) => entry['msg'] === 're-published queued jobs that Redis had lost'),
         'republished',
@@ -270,7 +374,6 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
       'no job reached a terminal state twice',
     );
     assert.ok(summary.jobsRetried > 0, 'the kills made some jobs run more than once');
-    assert.ok(refusedByData > 0 || refusedInWorkers > 0, 'at least one stale report was refused with ABORTED');
     assert.deepEqual(kills, { workers: WORKER_KILLS, data: 1, redis: 1 });
   });
 });

@@ -29,6 +29,8 @@ export interface ServiceProcess {
   waitForExit(timeoutMs?: number): Promise<Exit>;
   /** Sends `signal` (unless it has exited already), then waits for the exit like `waitForExit`. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+  /** Sends `signal` (unless it has exited already) and returns at once: SIGSTOP and SIGCONT freeze and thaw it. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** Parses a pino line; undefined for anything that is not one JSON object. */
@@ -123,6 +125,9 @@ export function startEntryProcess(entry: string, env: Readonly<Record<string, st
     stop(signal = 'SIGTERM', timeoutMs = 10_000) {
       if (!exit) child.kill(signal);
       return waitForExit(timeoutMs);
+    },
+    signal(signal) {
+      if (!exit) child.kill(signal);
     },
   };
 }
