@@ -201,7 +201,10 @@ describe('chaos on PostgreSQL: workers, the data service and Redis killed while 
         victim.signal('SIGCONT');
         await waitUntil(
           `the data service to refuse with ABORTED the late report of every job the thawed ${workerId} held`,
-          () => held.every((id) => staleReportsOf(workerId).has(id)),
+          () => {
+            const refused = staleReportsOf(workerId);
+            return held.every((id) => refused.has(id));
+          },
           FROZEN_WAIT_MS,
           100,
         );

@@ -93,6 +93,10 @@ export function startEntryProcess(entry: string, env: Readonly<Record<string, st
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
 
+  function send(signal: NodeJS.Signals): void {
+    if (!exit) child.kill(signal);
+  }
+
   async function waitForExit(timeoutMs = 10_000): Promise<Exit> {
     try {
       return await withTimeout(exited, timeoutMs, () => 'the process to exit');
@@ -123,12 +127,10 @@ export function startEntryProcess(entry: string, env: Readonly<Record<string, st
     },
     waitForExit,
     stop(signal = 'SIGTERM', timeoutMs = 10_000) {
-      if (!exit) child.kill(signal);
+      send(signal);
       return waitForExit(timeoutMs);
     },
-    signal(signal) {
-      if (!exit) child.kill(signal);
-    },
+    signal: send,
   };
 }
 
