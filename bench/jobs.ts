@@ -81,6 +81,10 @@ export interface TandemJobsRow extends JobsPoint {
   readonly elapsedMs: number;
   /** First enqueue call to the last one answered. */
   readonly enqueueMs: number;
+  /** Jobs that succeeded before the last enqueue call was answered. */
+  readonly succeededWhileEnqueueing: number;
+  /** Jobs that succeeded in each second from the first enqueue call on: how the run ramps up and settles. */
+  readonly succeededPerSecond: readonly number[];
   readonly enqueued: number;
   /** Enqueue calls that failed (their jobs are missing from `enqueued`). */
   readonly enqueueErrors: number;
@@ -251,6 +255,28 @@ async function succeededSoFar(db: BenchDatabase): Promise<{ count: number; lastA
 }
 
 /**
+ * When the jobs that succeeded finished, from the run's first enqueue call on: how many in each second,
+ * and how many before the last enqueue call was answered.
+ */
+async function succeededOverTime(
+  db: BenchDatabase,
+  enqueued: EnqueueResult,
+): Promise<{ perSecond: number[]; whileEnqueueing: number }> {
+  const rows = await db.query("SELECT finished_at AS t FROM jobs WHERE state = 'succeeded'");
+  const perSecond: number[] = [];
+  let whileEnqueueing = 0;
+  for (const row of rows) {
+    const at = toDate(row['t'])?.getTime();
+    if (at === undefined) continue;
+    if (at <= enqueued.endedAt) whileEnqueueing += 1;
+    const second = Math.max(0, Math.floor((at - enqueued.startedAt) / 1000));
+    while (perSecond.length <= second) perSecond.push(0);
+    perSecond[second] = (perSecond[second] ?? 0) + 1;
+  }
+  return { perSecond, whileEnqueueing };
+}
+
+/**
  * One end-to-end run of `jobs` no-op jobs through Tandem, cut short after `capMs`: the figure is then the
  * jobs that succeeded by the cap over the time they took, and the rest is thrown away.
  */
@@ -306,6 +332,7 @@ export async function runTandemJobs(
       context.log(`  ${enqueued.errors} enqueue calls failed, the first: ${enqueued.firstError}`);
     const dead = counts['dead'] ?? 0;
     if (dead > 0) context.log(`  ${dead} jobs died: see bench/results/latest.json for the services' warnings`);
+    const overTime = await succeededOverTime(db, enqueued);
     const capped = finished.count + dead < jobs;
     const elapsedMs = Math.max(1, (finished.lastAt ?? Date.now()) - enqueued.startedAt);
     return {
@@ -316,6 +343,8 @@ export async function runTandemJobs(
       jobsPerSecond: (1000 * finished.count) / elapsedMs,
       elapsedMs,
       enqueueMs: enqueued.endedAt - enqueued.startedAt,
+      succeededWhileEnqueueing: overTime.whileEnqueueing,
+      succeededPerSecond: overTime.perSecond,
       enqueued: enqueued.accepted,
       enqueueErrors: enqueued.errors,
       dead,

@@ -76,7 +76,7 @@ function ms(value: number): string {
   return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
 }
 
-function rate(value: number): string {
+export function rate(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
@@ -84,7 +84,7 @@ export function mb(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)} MB`;
 }
 
-function ratio(value: number): string {
+export function ratio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}x` : '-';
 }
 

@@ -41,7 +41,7 @@ import {
 } from './processes';
 import { printReport, writeReports, type Meta, type MemoryRow, type Results } from './report';
 import { sleep } from './stats';
-import { scalingNote, targets } from './summary';
+import { phasesNote, scalingNote, targets } from './summary';
 import { seed, startDataService, type DataService, type TandemSetup } from './tandem';
 
 const LATENCY_RATE = 100;
@@ -308,6 +308,7 @@ async function main(): Promise<void> {
     scaling: scalingNote(jobs, bare.all(), cpus.length),
     targets: targets(crud, jobs, bare.all(), latency, memory),
     notes: [
+      ...phasesNote(jobs, bare.all()),
       ...options.notes,
       ...(options.suites.includes('crud')
         ? [

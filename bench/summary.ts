@@ -2,9 +2,16 @@
 import type { CrudRow } from './crud';
 import { PEAK_WINDOW_MS, type BareJobsRow, type TandemJobsRow } from './jobs';
 import type { LatencyResult } from './latency';
-import { findBare, mb, type MemoryRow, type Target } from './report';
+import { findBare, mb, rate, ratio, type MemoryRow, type Target } from './report';
 
 const WORKER_RSS_LIMIT = 150 * 2 ** 20;
+
+/** The run the jobs target is about: PostgreSQL, BatchEnqueue, 3 workers at concurrency 50. */
+function headlineRun(jobs: readonly TandemJobsRow[]): TandemJobsRow | undefined {
+  return jobs.find(
+    (row) => row.dialect === 'postgres' && row.variant === 'batch' && row.workers === 3 && row.concurrency === 50,
+  );
+}
 
 export function targets(
   crud: readonly CrudRow[],
@@ -14,9 +21,7 @@ export function targets(
   memory: readonly MemoryRow[],
 ): Target[] {
   const list: Target[] = [];
-  const jobsRow = jobs.find(
-    (row) => row.dialect === 'postgres' && row.variant === 'batch' && row.workers === 3 && row.concurrency === 50,
-  );
+  const jobsRow = headlineRun(jobs);
   const bareRow = jobsRow && findBare({ bare }, jobsRow);
   const jobsRatio = jobsRow && bareRow ? jobsRow.jobsPerSecond / bareRow.jobsPerSecond : undefined;
   list.push({
@@ -106,4 +111,28 @@ export function scalingNote(jobs: readonly TandemJobsRow[], bare: readonly BareJ
     `Scaling (PostgreSQL, BatchEnqueue, c50), jobs/s by workers: ${figures.join(', ')}. ${where}: at ${last.workers} ` +
     `workers ${cause}; cores used: ${usage} (of ${cpuCount}).`
   );
+}
+
+/**
+ * How the headline run went over time. Tandem writes every enqueued job to the database, so the data
+ * service and PostgreSQL share the cores between enqueueing and running jobs until the last enqueue call
+ * is answered; bare bee-queue's figure counts its own (far cheaper) enqueueing in the same way.
+ */
+export function phasesNote(jobs: readonly TandemJobsRow[], bare: readonly BareJobsRow[]): string[] {
+  const row = headlineRun(jobs);
+  if (!row || row.enqueueMs <= 0) return [];
+  const during = row.succeededWhileEnqueueing / (row.enqueueMs / 1000);
+  const afterMs = row.elapsedMs - row.enqueueMs;
+  const after = afterMs > 0 ? (row.succeeded - row.succeededWhileEnqueueing) / (afterMs / 1000) : undefined;
+  const bareRow = findBare({ bare }, row);
+  const afterText =
+    after === undefined
+      ? 'none finished after it'
+      : `after it, ${rate(after)} jobs/s` +
+        (bareRow ? ` (${ratio(after / bareRow.jobsPerSecond)} bare bee-queue's end-to-end figure)` : '');
+  return [
+    `Phases of the PostgreSQL BatchEnqueue run with 3 workers x c50: while its ${row.enqueued.toLocaleString('en-US')} jobs ` +
+      `were being enqueued (${(row.enqueueMs / 1000).toFixed(1)} s), ${rate(during)} jobs/s succeeded; ${afterText}. ` +
+      `Jobs that succeeded in each second of the run: ${row.succeededPerSecond.join(', ')}.`,
+  ];
 }
