@@ -248,26 +248,26 @@ export async function resetJobs(context: RunContext): Promise<void> {
   await deleteRedisKeys(`${context.setup.redisPrefix}:`);
 }
 
-/** How many jobs succeeded, and when the last of them finished. */
-async function succeededSoFar(db: BenchDatabase): Promise<{ count: number; lastAt: number | undefined }> {
-  const [row] = await db.query("SELECT COUNT(*) AS n, MAX(finished_at) AS t FROM jobs WHERE state = 'succeeded'");
-  return { count: Number(row?.['n'] ?? 0), lastAt: toDate(row?.['t'])?.getTime() };
+/** When each job that succeeded so far finished, in ms since the epoch. */
+async function succeededFinishTimes(db: BenchDatabase): Promise<number[]> {
+  const rows = await db.query("SELECT finished_at AS t FROM jobs WHERE state = 'succeeded'");
+  return rows.flatMap((row) => {
+    const at = toDate(row['t'])?.getTime();
+    return at === undefined ? [] : [at];
+  });
 }
 
 /**
- * When the jobs that succeeded finished, from the run's first enqueue call on: how many in each second,
- * and how many before the last enqueue call was answered.
+ * How the finish times fall from the run's first enqueue call on: how many in each second, and how many
+ * before the last enqueue call was answered.
  */
-async function succeededOverTime(
-  db: BenchDatabase,
+function succeededOverTime(
+  finishTimes: readonly number[],
   enqueued: EnqueueResult,
-): Promise<{ perSecond: number[]; whileEnqueueing: number }> {
-  const rows = await db.query("SELECT finished_at AS t FROM jobs WHERE state = 'succeeded'");
+): { perSecond: number[]; whileEnqueueing: number } {
   const perSecond: number[] = [];
   let whileEnqueueing = 0;
-  for (const row of rows) {
-    const at = toDate(row['t'])?.getTime();
-    if (at === undefined) continue;
+  for (const at of finishTimes) {
     if (at <= enqueued.endedAt) whileEnqueueing += 1;
     const second = Math.max(0, Math.floor((at - enqueued.startedAt) / 1000));
     while (perSecond.length <= second) perSecond.push(0);
@@ -318,7 +318,8 @@ export async function runTandemJobs(
       },
       deadline,
     );
-    const finished = await succeededSoFar(db);
+    // Read once, at the cut: the count, the last finish and the phases all describe the same jobs.
+    const finishTimes = await succeededFinishTimes(db);
     const endUsage = await usage();
     const rss = {
       dataService: rssBytes(dataService.child.pid) ?? 0,
@@ -332,15 +333,20 @@ export async function runTandemJobs(
       context.log(`  ${enqueued.errors} enqueue calls failed, the first: ${enqueued.firstError}`);
     const dead = counts['dead'] ?? 0;
     if (dead > 0) context.log(`  ${dead} jobs died: see bench/results/latest.json for the services' warnings`);
-    const overTime = await succeededOverTime(db, enqueued);
-    const capped = finished.count + dead < jobs;
-    const elapsedMs = Math.max(1, (finished.lastAt ?? Date.now()) - enqueued.startedAt);
+    const overTime = succeededOverTime(finishTimes, enqueued);
+    const succeeded = finishTimes.length;
+    const lastAt = finishTimes.reduce<number | undefined>(
+      (last, at) => (last === undefined || at > last ? at : last),
+      undefined,
+    );
+    const capped = succeeded + dead < jobs;
+    const elapsedMs = Math.max(1, (lastAt ?? Date.now()) - enqueued.startedAt);
     return {
       dialect: context.dialect,
       ...point,
       jobs,
-      succeeded: finished.count,
-      jobsPerSecond: (1000 * finished.count) / elapsedMs,
+      succeeded,
+      jobsPerSecond: (1000 * succeeded) / elapsedMs,
       elapsedMs,
       enqueueMs: enqueued.endedAt - enqueued.startedAt,
       succeededWhileEnqueueing: overTime.whileEnqueueing,
