@@ -131,7 +131,7 @@ export function phasesNote(jobs: readonly TandemJobsRow[], bare: readonly BareJo
       : `after it, ${rate(after)} jobs/s` +
         (bareRow ? ` (${ratio(after / bareRow.jobsPerSecond)} bare bee-queue's end-to-end figure)` : '');
   return [
-    `Phases of the PostgreSQL BatchEnqueue run with 3 workers x c50: while its ${row.enqueued.toLocaleString('en-US')} jobs ` +
+    `Phases of the PostgreSQL BatchEnqueue run with 3 workers x c50: while its ${rate(row.enqueued)} jobs ` +
       `were being enqueued (${(row.enqueueMs / 1000).toFixed(1)} s), ${rate(during)} jobs/s succeeded; ${afterText}. ` +
       `Jobs that succeeded in each second of the run: ${row.succeededPerSecond.join(', ')}.`,
   ];
