@@ -154,17 +154,25 @@ export function plainRows<Read extends object, Write extends object>(
   const postgres = sequelize.getDialect() === 'postgres';
   const table = quoted(model.getTableName() as string);
   const attributes: Array<[string, ModelAttributeColumnOptions]> = Object.entries(model.getAttributes());
+  /** Each attribute's quoted column and, for PostgreSQL's unnested inserts, its array type. */
   const columns = new Map(
-    attributes.map(([name, attribute]) => [name, quoted((attribute as { field?: string }).field ?? name)]),
+    attributes.map(([name, attribute]) => [
+      name,
+      { column: quoted((attribute as { field?: string }).field ?? name), arrayType: `${sqlTypeOf(attribute)}[]` },
+    ]),
   );
   const selectList = listOf([...columns.keys()]);
   const dates = attributes.filter(([, attribute]) => typeKeyOf(attribute) === 'DATE').map(([name]) => name);
   const booleans = attributes.filter(([, attribute]) => typeKeyOf(attribute) === 'BOOLEAN').map(([name]) => name);
 
+  function columnInfoOf(name: string): { readonly column: string; readonly arrayType: string } {
+    const info = columns.get(name);
+    if (!info) throw new Error(`${model.name} has no attribute ${name}`);
+    return info;
+  }
+
   function columnOf(name: string): string {
-    const column = columns.get(name);
-    if (!column) throw new Error(`${model.name} has no attribute ${name}`);
-    return column;
+    return columnInfoOf(name).column;
   }
 
   /** A SELECT list that answers each attribute under its own name. */
@@ -186,14 +194,6 @@ export function plainRows<Read extends object, Write extends object>(
     return record;
   }
 
-  const arrayTypes = new Map(attributes.map(([name, attribute]) => [name, `${sqlTypeOf(attribute)}[]`]));
-
-  function arrayTypeOf(name: string): string {
-    const type = arrayTypes.get(name);
-    if (!type) throw new Error(`${model.name} has no attribute ${name}`);
-    return type;
-  }
-
   /**
    * On PostgreSQL the rows travel as one array per column, unnested into rows: a VALUES list of 500 jobs
    * holds 10,500 literals that PostgreSQL parses, coerces and plans one by one, while 21 array literals
@@ -201,7 +201,7 @@ export function plainRows<Read extends object, Write extends object>(
    * PostgreSQL CPU as VALUES, 0.2 s as arrays. SQLite has no arrays and parses VALUES cheaply.
    */
   function unnestStatement(names: readonly string[], rows: readonly Write[]): Statement {
-    const arrays = names.map((name) => `?::${arrayTypeOf(name)}`).join(', ');
+    const arrays = names.map((name) => `?::${columnInfoOf(name).arrayType}`).join(', ');
     return {
       sql: `INSERT INTO ${table} (${names.map(columnOf).join(', ')}) SELECT * FROM unnest(${arrays})`,
       replacements: names.map((name) =>
