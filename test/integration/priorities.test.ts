@@ -65,6 +65,20 @@ async function waitUntilQueued(service: TestDataService, types: readonly string[
   }
 }
 
+/** Waits until `count` jobs of `type` have succeeded. */
+async function waitUntilSucceeded(service: TestDataService, type: string, count: number): Promise<void> {
+  await waitUntil(
+    `all ${count} jobs to succeed`,
+    async () => {
+      const { counts } = await service.jobs.countJobs({ type });
+      const succeeded = counts.find((entry) => entry.state === JobState.JOB_STATE_SUCCEEDED);
+      return Number(succeeded?.count ?? 0) === count;
+    },
+    15_000,
+    50,
+  );
+}
+
 /**
  * Handlers that record the queue of every job they start; `enough` resolves once `limit` jobs started.
  */
@@ -158,22 +172,70 @@ describe('queue priorities on a worker', function () {
       assert.equal(await listLength('active'), 4, 'fetched from Redis: 1 running and 3 ahead');
       assert.equal(await listLength('waiting'), total - 4, 'left in Redis for other workers');
       finish();
-      await waitUntil(
-        `all ${total} jobs to succeed`,
-        async () => {
-          const { counts } = await service.jobs.countJobs({ type: names.default });
-          const succeeded = counts.find((entry) => entry.state === JobState.JOB_STATE_SUCCEEDED);
-          return Number(succeeded?.count ?? 0) === total;
-        },
-        15_000,
-        50,
-      );
+      await waitUntilSucceeded(service, names.default, total);
     } finally {
       finish();
       redis.disconnect();
     }
   });
 
+  it('when jobs wait for a slot, then each is claimed in the transaction that records the job before it, and runs after it', async () => {
+    const names = await createTypes(service);
+    const total = 6;
+    await enqueueMany(service, names.default, total);
+    await waitUntilQueued(service, [names.default], total);
+    const order: string[] = [];
+    let running = 0;
+    let most = 0;
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const handler = defineJobHandler({
+      type: names.default,
+      payload: z.object({}),
+      run: async ({ jobId }) => {
+        running += 1;
+        most = Math.max(most, running);
+        order.push(jobId);
+        await gate;
+        await delay(5);
+        running -= 1;
+        return {};
+      },
+    });
+    const redis = new Redis(service.redis.url);
+    try {
+      worker = await startTestWorker(service, [handler], { 'worker.concurrency': 1 });
+      // The first job runs until every other one waits in the worker for its slot.
+      const active = (): Promise<number> => redis.llen(`${service.redis.prefix}:default:active`);
+      await waitUntil(`all ${total} jobs fetched`, async () => (await active()) === total, 10_000, 20);
+      await delay(300);
+      open();
+      await waitUntilSucceeded(service, names.default, total);
+    } finally {
+      open();
+      redis.disconnect();
+    }
+
+    assert.equal(most, 1, 'two jobs ran at once at concurrency 1');
+    assert.equal(order.length, total);
+    const stepTime = async (jobId: string, state: JobState): Promise<number> => {
+      const { events } = await service.jobs.listJobEvents({ jobId, pageSize: 100, pageToken: '' });
+      const time = events.find((event) => event.toState === state)?.createTime?.getTime();
+      assert.ok(time !== undefined, `job ${jobId} has no ${JobState[state]} event`);
+      return time;
+    };
+    for (let index = 1; index < total; index += 1) {
+      const before = order[index - 1] ?? '';
+      const next = order[index] ?? '';
+      assert.equal(
+        await stepTime(next, JobState.JOB_STATE_RUNNING),
+        await stepTime(before, JobState.JOB_STATE_SUCCEEDED),
+        `job ${index + 1} was not claimed in the transaction that recorded job ${index}`,
+      );
+    }
+  });
+
+  // Last: it leaves most of its jobs queued in Redis, where a later test's worker would fetch them.
   it('in weighted mode, when every queue stays busy, then starts are shared about 60/30/10', async () => {
     const names = await createTypes(service);
     const perQueue = 400;

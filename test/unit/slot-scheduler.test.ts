@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { createSlotScheduler, type QueueName, type SlotScheduler } from '../../services/worker/src/slot-scheduler';
+import {
+  createSlotScheduler,
+  type QueueName,
+  type Slot,
+  type SlotScheduler,
+} from '../../services/worker/src/slot-scheduler';
 
 const WEIGHTS = { critical: 6, default: 3, low: 1 } as const;
 
@@ -18,16 +23,16 @@ async function serveOrder(slots: SlotScheduler, queues: readonly QueueName[], pe
   const served: QueueName[] = [];
   const waiters = queues.flatMap((queue) =>
     Array.from({ length: perQueue }, () =>
-      slots.acquire(queue).then((release) => {
-        assert.ok(release, `a ${queue} waiter was turned away`);
+      slots.acquire(queue).then((slot) => {
+        assert.ok(slot, `a ${queue} waiter was turned away`);
         served.push(queue);
-        release();
+        slot.release();
       }),
     ),
   );
   await settle();
   assert.deepEqual(served, [], 'nobody may start while the only slot is held');
-  held();
+  held.release();
   await Promise.all(waiters);
   return served;
 }
@@ -45,11 +50,11 @@ describe('slot scheduler', () => {
     assert.equal(granted, false);
     assert.equal(slots.waitingCount('low'), 1);
 
-    first();
+    first.release();
     const second = await waiting;
     assert.ok(second);
     assert.equal(slots.waitingCount('low'), 0);
-    second();
+    second.release();
   });
 
   it('in strict mode serves every critical job, then every default one, then the low ones', async () => {
@@ -103,14 +108,14 @@ describe('slot scheduler', () => {
 
     await Promise.all(
       Array.from({ length: 60 }, async (_unused, index) => {
-        const release = await slots.acquire(queues[index % 3] ?? 'default');
-        assert.ok(release);
+        const slot = await slots.acquire(queues[index % 3] ?? 'default');
+        assert.ok(slot);
         running += 1;
         most = Math.max(most, running);
         await new Promise((resolve) => setTimeout(resolve, index % 4));
         running -= 1;
         ran += 1;
-        release();
+        slot.release();
       }),
     );
 
@@ -125,8 +130,8 @@ describe('slot scheduler', () => {
     const granted: QueueName[] = [];
     for (const queue of ['default', 'low'] as const) void slots.acquire(queue).then(() => granted.push(queue));
 
-    first();
-    first();
+    first.release();
+    first.release();
     await settle();
 
     assert.deepEqual(granted, ['default']);
@@ -144,8 +149,114 @@ describe('slot scheduler', () => {
 
     assert.deepEqual(await Promise.all(waiting), [undefined, undefined, undefined]);
     assert.equal(await slots.acquire('critical'), undefined);
-    held();
+    held.release();
     assert.equal(await slots.acquire('low'), undefined);
     for (const queue of ['critical', 'default', 'low'] as const) assert.equal(slots.waitingCount(queue), 0);
+  });
+
+  describe('handing a slot over', () => {
+    it('picks the next job at once, but lets it run only once the slot is released', async () => {
+      const slots = createSlotScheduler({ concurrency: 1, mode: 'strict', weights: WEIGHTS });
+      const first = await slots.acquire('default');
+      assert.ok(first);
+      const granted: Slot[] = [];
+      void slots.acquire('low').then((slot) => slot && granted.push(slot));
+      await settle();
+      assert.equal(granted.length, 0);
+
+      first.handOver();
+      await settle();
+      const [next] = granted;
+      assert.ok(next, 'the waiting job gets the slot when the handler ends, to claim its attempt');
+      assert.equal(slots.waitingCount('low'), 0);
+      let ready = false;
+      void next.ready.then(() => (ready = true));
+      await settle();
+      assert.equal(ready, false, 'it may not run while the first job still holds the slot');
+
+      first.release();
+      await settle();
+      assert.equal(ready, true);
+    });
+
+    it('follows the priority order when it picks', async () => {
+      const slots = createSlotScheduler({ concurrency: 1, mode: 'strict', weights: WEIGHTS });
+      const first = await slots.acquire('low');
+      assert.ok(first);
+      const granted: QueueName[] = [];
+      for (const queue of ['low', 'default', 'critical'] as const) {
+        void slots.acquire(queue).then(() => granted.push(queue));
+      }
+      await settle();
+
+      first.handOver();
+      await settle();
+
+      assert.deepEqual(granted, ['critical']);
+    });
+
+    it('with nobody waiting, returns the slot to the pool on release', async () => {
+      const slots = createSlotScheduler({ concurrency: 1, mode: 'weighted', weights: WEIGHTS });
+      const first = await slots.acquire('default');
+      assert.ok(first);
+
+      first.handOver();
+      first.release();
+      const later = await slots.acquire('default');
+
+      assert.ok(later);
+      await later.ready;
+    });
+
+    it('hands a slot over once, and keeps one job per slot however the releases interleave', async () => {
+      const slots = createSlotScheduler({ concurrency: 1, mode: 'strict', weights: WEIGHTS });
+      const first = await slots.acquire('default');
+      assert.ok(first);
+      const granted: Slot[] = [];
+      for (let index = 0; index < 3; index += 1)
+        void slots.acquire('default').then((slot) => slot && granted.push(slot));
+      await settle();
+
+      first.handOver();
+      first.handOver();
+      await settle();
+      assert.equal(granted.length, 1);
+      assert.equal(slots.waitingCount('default'), 2);
+
+      // The next job gives up its slot before it ever held it (its claim was refused): the slot still goes
+      // on only once the first job is done, and to one job at a time.
+      const [second] = granted;
+      assert.ok(second);
+      second.release();
+      await settle();
+      assert.equal(granted.length, 1);
+
+      first.release();
+      await settle();
+      assert.equal(granted.length, 2);
+      assert.equal(slots.waitingCount('default'), 1);
+      slots.close();
+    });
+
+    it('once closed, hands nothing over; a job already handed the slot still gets it', async () => {
+      const slots = createSlotScheduler({ concurrency: 1, mode: 'strict', weights: WEIGHTS });
+      const first = await slots.acquire('default');
+      assert.ok(first);
+      const handed = slots.acquire('default');
+      const turnedAway = slots.acquire('default');
+      await settle();
+      first.handOver();
+      const second = await handed;
+      assert.ok(second);
+
+      slots.close();
+      second.handOver();
+      first.release();
+      await second.ready;
+
+      assert.equal(await turnedAway, undefined);
+      second.release();
+      assert.equal(await slots.acquire('default'), undefined);
+    });
   });
 });

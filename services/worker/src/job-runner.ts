@@ -5,6 +5,8 @@ import { codeOf, REPORT_RETRY_CODES, withRetry } from '../../shared/retry-policy
 import type { DataServiceClient } from './data-service-client';
 import { NonRetryableError, type JobHandler } from './job-handler';
 import type { AttemptReporter } from './report-batcher';
+import type { Slot } from './slot-scheduler';
+import type { ClaimedAttempt } from '../../../proto/gen/tandem/v1/worker';
 
 export interface JobRunnerOptions {
   /** For heartbeats, and handed to handlers. */
@@ -172,20 +174,22 @@ export function createJobRunner(options: JobRunnerOptions) {
     }
   }
 
-  /** Handles one bee-queue delivery; resolves once its outcome is recorded (or it was skipped). */
-  return async function runDelivery(message: DispatchMessage): Promise<void> {
-    const claimed = await start(message);
-    if (!claimed) return;
+  /** Runs a claimed attempt in its slot and records its outcome. */
+  async function runClaimed(message: DispatchMessage, claimed: ClaimedAttempt, slot: Slot): Promise<void> {
     const job: ClaimedJob = { id: message.jobId, type: claimed.type, payload: claimed.payload };
     const { attempt } = message;
     const handler = handlers.get(job.type);
-    const outcome = handler
-      ? await execute(job, handler, attempt, durationMs(claimed.timeout), durationMs(claimed.heartbeatInterval))
-      : {
-          ok: false as const,
-          error: new Error(`no handler for job type ${job.type} on worker ${workerId}`),
-          reason: undefined,
-        };
+    const outcome = options.released.aborted
+      ? { ok: false as const, error: new Error('job released'), reason: 'released' as const }
+      : handler
+        ? await execute(job, handler, attempt, durationMs(claimed.timeout), durationMs(claimed.heartbeatInterval))
+        : {
+            ok: false as const,
+            error: new Error(`no handler for job type ${job.type} on worker ${workerId}`),
+            reason: undefined,
+          };
+    // The next delivery claims its attempt in the same batch as this outcome, and runs once it is recorded.
+    slot.handOver();
     if (outcome.reason === 'lease-lost') {
       log.warn({ jobId: job.id, attempt }, 'the attempt was taken away (lease lapsed or job moved on); not reporting');
       return;
@@ -221,6 +225,20 @@ export function createJobRunner(options: JobRunnerOptions) {
         return;
       }
       throw error;
+    }
+  }
+
+  /**
+   * Handles one bee-queue delivery in its slot; resolves once its outcome is recorded (or it was skipped).
+   * The claim goes out at once, so that a slot handed over is claimed beside the outcome before it.
+   */
+  return async function runDelivery(message: DispatchMessage, slot: Slot): Promise<void> {
+    try {
+      const claimed = await start(message);
+      await slot.ready;
+      if (claimed) await runClaimed(message, claimed, slot);
+    } finally {
+      slot.release();
     }
   };
 }

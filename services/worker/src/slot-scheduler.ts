@@ -11,7 +11,23 @@ export interface SlotSchedulerOptions {
   readonly weights: Readonly<Record<QueueName, number>>;
 }
 
-export type ReleaseSlot = () => void;
+/**
+ * One of a worker's slots, granted to one delivery: its handler runs once `ready` resolves, and the
+ * delivery keeps the slot until its outcome is recorded.
+ */
+export interface Slot {
+  /** Resolves once the slot is this delivery's: at once, or when the delivery that handed it over is done. */
+  readonly ready: Promise<void>;
+  /**
+   * Picks, now, the waiting delivery that gets this slot next, so that it can claim its attempt while this
+   * one's outcome is being recorded; the slot passes to it on `release`. Nobody waits once closed.
+   */
+  handOver(): void;
+  /** Gives the slot up (once `ready`): to the delivery picked by `handOver`, or to the next waiting one. */
+  release(): void;
+}
+
+const AT_ONCE: Promise<void> = Promise.resolve();
 
 /**
  * Shares a worker's concurrency between its queues. Jobs fetched from every queue wait here for a
@@ -20,9 +36,7 @@ export type ReleaseSlot = () => void;
  */
 export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedulerOptions) {
   let free = concurrency;
-  const waiting = new Map<QueueName, Array<(release: ReleaseSlot | undefined) => void>>(
-    PRIORITY_ORDER.map((name) => [name, []]),
-  );
+  const waiting = new Map<QueueName, Array<(slot: Slot | undefined) => void>>(PRIORITY_ORDER.map((name) => [name, []]));
   let closed = false;
   const credit = new Map<QueueName, number>(PRIORITY_ORDER.map((name) => [name, 0]));
 
@@ -41,24 +55,48 @@ export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedule
     return best;
   }
 
-  function release(): void {
+  function returnToPool(): void {
     free += 1;
     grant();
   }
 
+  function nextWaiting(): ((slot: Slot | undefined) => void) | undefined {
+    const name = pick();
+    return name === undefined ? undefined : waiting.get(name)?.shift();
+  }
+
   function grant(): void {
     while (free > 0) {
-      const name = pick();
-      const next = name === undefined ? undefined : waiting.get(name)?.shift();
+      const next = nextWaiting();
       if (!next) return;
       free -= 1;
-      next(once(release));
+      next(slotFrom(AT_ONCE));
     }
   }
 
+  function slotFrom(ready: Promise<void>): Slot {
+    let released = false;
+    let passOn: (() => void) | undefined;
+    return {
+      ready,
+      handOver: () => {
+        if (released || passOn) return;
+        const next = nextWaiting();
+        if (!next) return;
+        const handedOver = new Promise<void>((resolve) => (passOn = resolve));
+        next(slotFrom(ready.then(() => handedOver)));
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        void ready.then(passOn ?? returnToPool);
+      },
+    };
+  }
+
   return {
-    /** Resolves with a release function once the job may start; with undefined once closed. */
-    acquire(queue: QueueName): Promise<ReleaseSlot | undefined> {
+    /** Resolves with a slot once one is free or handed over; with undefined once closed. */
+    acquire(queue: QueueName): Promise<Slot | undefined> {
       if (closed) return Promise.resolve(undefined);
       return new Promise((resolve) => {
         waiting.get(queue)?.push(resolve);
@@ -74,15 +112,6 @@ export function createSlotScheduler({ concurrency, mode, weights }: SlotSchedule
     waitingCount(queue: QueueName): number {
       return waiting.get(queue)?.length ?? 0;
     },
-  };
-}
-
-function once(release: () => void): ReleaseSlot {
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    release();
   };
 }
 

@@ -113,16 +113,12 @@ export async function startWorkerService(
     // event loop after `stop` closed the queues, so that their blocking fetches, which would take a job
     // handed back before they end, are gone.
     queue.process(settings.concurrency + settings.prefetch, async (job) => {
-      const release = await slots.acquire(name);
-      if (!release) {
+      const slot = await slots.acquire(name);
+      if (!slot) {
         await setImmediate();
         handBack(job);
       }
-      try {
-        await runDelivery(job.data);
-      } finally {
-        release();
-      }
+      await runDelivery(job.data, slot);
     });
     return queue;
   });
