@@ -1,4 +1,5 @@
 import { status as Code } from '@grpc/grpc-js';
+import type { ClaimedAttempt } from '../../../proto/gen/tandem/v1/worker';
 import type { DispatchMessage } from '../../shared/bee-queue-settings';
 import type { Logger } from '../../shared/logger';
 import { codeOf, REPORT_RETRY_CODES, withRetry } from '../../shared/retry-policy';
@@ -6,7 +7,6 @@ import type { DataServiceClient } from './data-service-client';
 import { NonRetryableError, type JobHandler } from './job-handler';
 import type { AttemptReporter } from './report-batcher';
 import type { Slot } from './slot-scheduler';
-import type { ClaimedAttempt } from '../../../proto/gen/tandem/v1/worker';
 
 export interface JobRunnerOptions {
   /** For heartbeats, and handed to handlers. */

@@ -106,12 +106,12 @@ export async function startWorkerService(
       log.warn({ err: error, queue: name }, "could not reload bee-queue's scripts into Redis");
     });
     // Each queue holds `prefetch` deliveries more than the worker's concurrency, so that even with every
-    // slot busy with its jobs, more wait for a shared slot: when a slot frees, every non-empty queue
+    // slot busy with its jobs, more wait for a shared slot: when a handler ends, every non-empty queue
     // already has a job waiting, the scheduler (not the order in which Redis answers fetches) decides
-    // which queue's job starts next, and the job starts without waiting for a fetch from Redis. Those
-    // still waiting when the worker stops go back to Redis at once, for other replicas: one turn of the
-    // event loop after `stop` closed the queues, so that their blocking fetches, which would take a job
-    // handed back before they end, are gone.
+    // which queue's job gets the slot next, and that job claims its attempt beside the outcome before it
+    // instead of waiting for a fetch from Redis. Those still waiting when the worker stops go back to
+    // Redis at once, for other replicas: one turn of the event loop after `stop` closed the queues, so
+    // that their blocking fetches, which would take a job handed back before they end, are gone.
     queue.process(settings.concurrency + settings.prefetch, async (job) => {
       const slot = await slots.acquire(name);
       if (!slot) {
