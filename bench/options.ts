@@ -2,6 +2,7 @@
 import type { Dialect } from './databases';
 import { BARE_RUNS, type JobsPoint } from './jobs';
 import { CHILD_NODE_ENV } from './processes';
+import { SERVICE_LOG_LEVEL } from './tandem';
 
 /** crud: GetUser, ListUsers and CreateOrder beside the bare server; jobs: end to end, latency, backlog, memory. */
 export type Suite = 'crud' | 'jobs';
@@ -122,7 +123,8 @@ export function parseOptions(args: readonly string[]): Options {
     backlogDrainMs: quick ? 8000 : 15_000,
     notes: [
       `Every process the bench starts runs with NODE_ENV=${CHILD_NODE_ENV}, as deployed (Tandem then reads ` +
-        'config/production.json: a pool of 20 connections).',
+        `config/production.json: a pool of 20 connections). Tandem's services log at ${SERVICE_LOG_LEVEL}, not at ` +
+        'their default info, at which a worker writes a line for every job: bare bee-queue logs nothing.',
       ...(suites.includes('jobs')
         ? [
             `Matrix: PostgreSQL runs every jobs point (${postgresJobs} jobs each); SQLite a reduced one ` +

@@ -19,6 +19,11 @@ export const NOOP_TYPE = 'bench.noop';
 export const LATENCY_TYPE = 'bench.latency';
 const JOB_TYPES = [NOOP_TYPE, LATENCY_TYPE].map((name) => ({ name, queue: 'default', timeoutMs: 60_000 }));
 const START_TIMEOUT_MS = 60_000;
+/**
+ * The services log at warn, not at their default info, at which a worker writes a line for every job:
+ * bare bee-queue logs nothing. Every run's notes say so.
+ */
+export const SERVICE_LOG_LEVEL = 'warn';
 
 export interface TandemSetup {
   readonly db: BenchDatabase;
@@ -39,7 +44,7 @@ function baseEnv(setup: TandemSetup): Record<string, string> {
     DATABASE_URL: setup.db.url,
     REDIS_URL,
     REDIS_KEY_PREFIX: setup.redisPrefix,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: SERVICE_LOG_LEVEL,
     DATABASE_MIGRATE_ON_START: 'true',
     JOB_TYPES: JSON.stringify(JOB_TYPES),
     JOBS_WELCOME_EMAIL: 'false',
